@@ -1,0 +1,124 @@
+#!/usr/bin/env node
+/**
+ * hpcnet command line. Global options handled before commander:
+ *   --sim[=TOPOLOGY]  start a temporary simulated fabric, run the command
+ *                     against it, stop it;
+ *   --sim-name NAME   run the command against a running `hpcnet sim start`;
+ *   --sim-host NODE   the node the command runs on (default: first CA).
+ * The addon must live in a process started with LD_PRELOAD=libumad2sim, so
+ * the CLI re-executes itself with the simulator's environment.
+ */
+import { accessSync, constants as fsc } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { nativeVersions } from '../native/loader.js';
+import { IbSim } from '../sim/ibsim.js';
+import { cliEntry, packageVersion } from '../util/paths.js';
+import { registerIb } from './ib.js';
+import { registerSim } from './sim.js';
+import { EXIT_FAILED, fail } from './util.js';
+
+interface SimRequest {
+  mode: 'temp' | 'attach';
+  topology?: string;
+  name?: string;
+  host?: string;
+}
+
+/** Strip the leading global --sim options; returns what they asked for. */
+export function extractSimOptions(argv: string[]): { sim?: SimRequest; rest: string[] } {
+  const rest: string[] = [];
+  let sim: SimRequest | undefined;
+  let host: string | undefined;
+  let i = 0;
+  for (; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--sim') sim = { mode: 'temp' };
+    else if (a.startsWith('--sim=')) sim = { mode: 'temp', topology: a.slice(6) };
+    else if (a === '--sim-name' || a === '--sim-host') {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      if (a === '--sim-name') sim = { mode: 'attach', name: v };
+      else host = v;
+    } else if (a.startsWith('--sim-name=')) sim = { mode: 'attach', name: a.slice(11) };
+    else if (a.startsWith('--sim-host=')) host = a.slice(11);
+    else if (a.startsWith('-')) rest.push(a);
+    else break;
+  }
+  rest.push(...argv.slice(i));
+  if (host !== undefined) {
+    if (!sim) throw new Error('--sim-host needs --sim or --sim-name');
+    sim.host = host;
+  }
+  return sim ? { sim, rest } : { rest };
+}
+
+function writableCwd(fallback: string): string {
+  try {
+    accessSync(process.cwd(), fsc.W_OK);
+    return process.cwd();
+  } catch {
+    return fallback;
+  }
+}
+
+async function runUnderSim(req: SimRequest, args: string[]): Promise<number> {
+  const sim =
+    req.mode === 'attach'
+      ? IbSim.attach(req.name!)
+      : await IbSim.start(req.topology ? { topology: req.topology } : {});
+  try {
+    const child = sim.spawn(process.execPath, [cliEntry(), ...args], {
+      ...(req.host ? { host: req.host } : {}),
+      cwd: writableCwd(sim.clientDir),
+      stdio: 'inherit',
+    });
+    return await new Promise<number>((res) => child.on('close', (code, sig) => res(code ?? (sig ? 128 : EXIT_FAILED))));
+  } finally {
+    if (req.mode === 'temp') await sim.stop();
+  }
+}
+
+function versionText(): string {
+  const v = nativeVersions();
+  const ib = 'unavailable' in v.ib ? `unavailable (${v.ib.unavailable})` : `libibumad ${v.ib.ibumad}, libibmad ${v.ib.ibmad}, N-API ${v.ib.napi}`;
+  const lnet = 'unavailable' in v.lnet ? `unavailable (${v.lnet.unavailable})` : `libnl ${v.lnet.libnl}`;
+  return `hpcnet ${packageVersion()}\nnode ${process.version}\nInfiniBand addon: ${ib}\nLNet addon: ${lnet}`;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('hpcnet')
+    .description('InfiniBand fabric audits and Lustre LNet control')
+    .version(versionText(), '-V, --version')
+    .option('--sim[=TOPOLOGY]', 'run the command on a temporary simulated fabric (default: the bundled one)')
+    .option('--sim-name <name>', 'run the command on a running simulator (hpcnet sim start)')
+    .option('--sim-host <node>', 'with --sim/--sim-name: the node the command runs on')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  registerIb(program);
+  registerSim(program);
+  return program;
+}
+
+async function main(): Promise<void> {
+  let parsed: ReturnType<typeof extractSimOptions>;
+  try {
+    parsed = extractSimOptions(process.argv.slice(2));
+  } catch (e) {
+    fail(e);
+  }
+  if (parsed.sim && !process.env['HPCNET_SIM']) {
+    try {
+      process.exit(await runUnderSim(parsed.sim, parsed.rest));
+    } catch (e) {
+      fail(e);
+    }
+  }
+  try {
+    await buildProgram().parseAsync(parsed.rest, { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) process.exit(e.exitCode === 0 ? 0 : EXIT_FAILED);
+    fail(e);
+  }
+}
+
+await main();

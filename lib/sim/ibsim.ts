@@ -1,0 +1,506 @@
+/**
+ * Simulated InfiniBand fabrics: ibsim (the fabric) plus OpenSM (the subnet
+ * manager), and a way to run any program, hpcnet itself included, as a client
+ * of that fabric. Product code: `hpcnet sim ...`, `hpcnet --sim` and the tests
+ * all use this module.
+ *
+ * Facts this relies on (../shared/reference/infiniband.md section 5):
+ * - every simulator gets a private IBSIM_SOCKNAME; ibsim listens on the
+ *   abstract unix socket "@<name>:ctl", which is how liveness is checked
+ *   (a client started with no simulator waits forever inside umad2sim);
+ * - ibsim's console reads a FIFO opened read-write, so it never sees EOF
+ *   (at EOF its select loop spins at 100% CPU) and anyone can send commands;
+ * - OpenSM runs under LD_PRELOAD=libumad2sim with -d2, and "SUBNET UP" in its
+ *   log means LIDs are assigned;
+ * - a client needs a writable working directory (umad2sim makes ./sys-<pid>);
+ * - at most 10 client processes per simulator, OpenSM included.
+ */
+import { spawn, spawnSync, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import {
+  closeSync,
+  constants as fsc,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  appendFileSync,
+} from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
+import { join, resolve } from 'node:path';
+import { SimulatorError } from '../errors.js';
+import { packageRoot } from '../util/paths.js';
+import { ibsimLimitArgs, summarizeNetFile, type NetSummary } from './netfile.js';
+
+export interface IbSimOptions {
+  /** Path of an ibsim net file; default: the bundled fabric (lib/sim/fabrics/default.net). */
+  topology?: string;
+  /** Name of the simulator (letters, digits, '-', '_'); default: a fresh temporary name. */
+  name?: string;
+  /** Start OpenSM as subnet manager (default true). Without it, only directed-route SMPs work. */
+  sm?: boolean;
+  /** Extra OpenSM arguments, e.g. ['-s', '0'] to stop periodic sweeps. */
+  smArgs?: string[];
+  /** Extra ibsim arguments. -N/-S/-P are derived from the net file's size. */
+  ibsimArgs?: string[];
+  /** How long to wait for ibsim and for OpenSM's "SUBNET UP" (default 60 s). */
+  readyTimeoutMs?: number;
+  /** Keep running after this process exits (`hpcnet sim start`). Default false. */
+  persistent?: boolean;
+}
+
+export interface IbSimState {
+  name: string;
+  sockName: string;
+  dir: string;
+  topology: string;
+  defaultHost: string;
+  persistent: boolean;
+  pids: { ibsim: number; opensm?: number };
+  startedAt: string;
+}
+
+export interface ExecResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface ExecOptions {
+  /** Node the client attaches to (node ID or NodeDescription); default: the first CA of the fabric. */
+  host?: string;
+  /** Kill the program after this long (default 120 s); 0 disables. */
+  timeoutMs?: number;
+  /** Extra environment. */
+  env?: Record<string, string>;
+  /** Working directory; must be writable (default: the simulator's client folder). */
+  cwd?: string;
+  input?: string;
+}
+
+const NAME_RE = /^[A-Za-z0-9_-]{1,40}$/;
+const UMAD2SIM_CANDIDATES = [
+  '/usr/lib/x86_64-linux-gnu/umad2sim/libumad2sim.so',
+  '/usr/lib/aarch64-linux-gnu/umad2sim/libumad2sim.so',
+  '/usr/lib64/umad2sim/libumad2sim.so',
+  '/usr/lib/umad2sim/libumad2sim.so',
+];
+
+/** Root of hpcnet's runtime state (simulator folders and registry). */
+export function stateRoot(): string {
+  return process.env['HPCNET_STATE_DIR'] ?? join(tmpdir(), `hpcnet-${userInfo().uid}`);
+}
+
+function simRoot(): string {
+  return join(stateRoot(), 'ibsim');
+}
+
+/** Absolute path of libumad2sim.so (HPCNET_UMAD2SIM overrides). */
+export function umad2simPath(): string {
+  const env = process.env['HPCNET_UMAD2SIM'];
+  const found = env ? [env] : UMAD2SIM_CANDIDATES.filter((p) => existsSync(p));
+  if (found.length === 0 || !existsSync(found[0]!)) {
+    throw new SimulatorError(
+      'libumad2sim.so not found (Debian: apt-get install libumad2sim0; or set HPCNET_UMAD2SIM to its path)',
+    );
+  }
+  return found[0]!;
+}
+
+function findProgram(name: string, pkg: string): string {
+  for (const dir of (process.env['PATH'] ?? '').split(':').concat(['/usr/sbin', '/usr/bin', '/sbin'])) {
+    if (dir && existsSync(join(dir, name))) return join(dir, name);
+  }
+  throw new SimulatorError(`${name} not found in PATH (Debian: apt-get install ${pkg})`);
+}
+
+/** The bundled default fabric. */
+export function defaultTopologyPath(): string {
+  return join(packageRoot(), 'lib', 'sim', 'fabrics', 'default.net');
+}
+
+/** Is an ibsim listening on this socket name? (abstract socket "@<name>:ctl" in /proc/net/unix) */
+export function ibsimListening(sockName: string): boolean {
+  let text: string;
+  try {
+    text = readFileSync('/proc/net/unix', 'utf8');
+  } catch {
+    return false;
+  }
+  // The bound address includes a trailing NUL, which the kernel shows as '@'.
+  const want = new RegExp(` @${sockName}:ctl@*$`);
+  return text.split('\n').some((line) => want.test(line));
+}
+
+function pidAlive(pid: number | undefined): boolean {
+  if (!pid) return false;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
+  }
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+async function waitFor(pred: () => boolean, timeoutMs: number, what: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let delay = 20;
+  while (!pred()) {
+    if (Date.now() > deadline) throw new SimulatorError(what());
+    await sleep(delay);
+    delay = Math.min(delay * 2, 200);
+  }
+}
+
+function tail(path: string, lines = 8): string {
+  try {
+    return readFileSync(path, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no output)';
+  }
+}
+
+// Temporary (non-persistent) simulators of this process, cleaned up at exit and on signals.
+const live = new Set<IbSim>();
+let hooksInstalled = false;
+
+function installExitHooks(): void {
+  if (hooksInstalled) return;
+  hooksInstalled = true;
+  process.on('exit', () => {
+    for (const sim of live) sim.killSync();
+  });
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    const handler = () => {
+      for (const sim of live) sim.killSync();
+      // Re-raise with default behaviour unless the application handles the signal itself.
+      if (process.listenerCount(sig) === 1) {
+        process.removeListener(sig, handler);
+        process.kill(process.pid, sig);
+      }
+    };
+    process.on(sig, handler);
+  }
+}
+
+export class IbSim {
+  readonly state: IbSimState;
+  readonly summary: NetSummary;
+  private children: ChildProcess[] = [];
+  private stopped = false;
+
+  private constructor(state: IbSimState) {
+    this.state = state;
+    this.summary = summarizeNetFile(readFileSync(state.topology, 'utf8'));
+  }
+
+  get name(): string {
+    return this.state.name;
+  }
+  get dir(): string {
+    return this.state.dir;
+  }
+  get sockName(): string {
+    return this.state.sockName;
+  }
+  /** Node IDs of the fabric's CAs, in file order (valid SIM_HOST values). */
+  get hosts(): string[] {
+    return this.summary.nodes.filter((n) => n.kind !== 'Switch').map((n) => n.id);
+  }
+  /** Working folder for client processes (umad2sim writes ./sys-<pid> there). */
+  get clientDir(): string {
+    return join(this.state.dir, 'clients');
+  }
+
+  /** Start a simulator (and OpenSM) and wait until the subnet is up. */
+  static async start(opts: IbSimOptions = {}): Promise<IbSim> {
+    const ibsimBin = findProgram('ibsim', 'ibsim-utils');
+    const preload = umad2simPath();
+    const opensmBin = opts.sm === false ? undefined : findProgram('opensm', 'opensm');
+    const topology = resolve(opts.topology ?? defaultTopologyPath());
+    if (!existsSync(topology) || !statSync(topology).isFile()) {
+      throw new SimulatorError(`topology file not found: ${topology}`);
+    }
+    const summary = summarizeNetFile(readFileSync(topology, 'utf8'));
+    if (summary.nodes.length === 0) throw new SimulatorError(`${topology}: no Switch or Hca nodes in this net file`);
+    const firstCa = summary.nodes.find((n) => n.kind !== 'Switch');
+    if (!firstCa) throw new SimulatorError(`${topology}: the fabric has no CA for clients to attach to`);
+
+    const name = opts.name ?? `tmp-${process.pid}-${randomBytes(3).toString('hex')}`;
+    if (!NAME_RE.test(name)) throw new SimulatorError(`invalid simulator name '${name}' (letters, digits, '-', '_')`);
+    const dir = join(simRoot(), name);
+    if (existsSync(join(dir, 'state.json'))) {
+      const other = IbSim.tryAttach(name);
+      if (other) throw new SimulatorError(`a simulator named '${name}' is already running (hpcnet sim stop --name ${name})`);
+      rmSync(dir, { recursive: true, force: true });
+    }
+    mkdirSync(join(dir, 'clients'), { recursive: true });
+    mkdirSync(join(dir, 'osm'), { recursive: true });
+    const state: IbSimState = {
+      name,
+      sockName: `hpcnet-${randomBytes(6).toString('hex')}`,
+      dir,
+      topology,
+      defaultHost: firstCa.id,
+      persistent: opts.persistent ?? false,
+      pids: { ibsim: 0 },
+      startedAt: new Date().toISOString(),
+    };
+    const sim = new IbSim(state);
+    if (!state.persistent) {
+      installExitHooks();
+      live.add(sim);
+    }
+    try {
+      await sim.launch(ibsimBin, preload, opensmBin, opts);
+    } catch (e) {
+      await sim.stop();
+      throw e;
+    }
+    return sim;
+  }
+
+  private async launch(ibsimBin: string, preload: string, opensmBin: string | undefined, opts: IbSimOptions) {
+    const { dir, sockName } = this.state;
+    const timeout = opts.readyTimeoutMs ?? 60_000;
+    const fifo = join(dir, 'console');
+    const mk = spawnSync('mkfifo', ['-m', '600', fifo]);
+    if (mk.status !== 0) throw new SimulatorError(`mkfifo ${fifo} failed: ${mk.stderr.toString().trim()}`);
+    // Read-write open: ibsim holds a writer itself, so its console never reaches EOF.
+    const consoleFd = openSync(fifo, fsc.O_RDWR);
+    const ibsimLog = join(dir, 'ibsim.log');
+    const logFd = openSync(ibsimLog, 'a');
+    const env = { ...process.env, IBSIM_SOCKNAME: sockName };
+    const ibsim = spawn(ibsimBin, ['-s', ...ibsimLimitArgs(this.summary), ...(opts.ibsimArgs ?? []), this.state.topology], {
+      cwd: dir,
+      env,
+      stdio: [consoleFd, logFd, logFd],
+      detached: true,
+    });
+    closeSync(consoleFd);
+    closeSync(logFd);
+    this.track(ibsim);
+    this.state.pids.ibsim = ibsim.pid!;
+    this.save();
+    await waitFor(
+      () => ibsimListening(sockName) || !pidAlive(ibsim.pid),
+      timeout,
+      () => `ibsim did not start within ${timeout} ms:\n${tail(ibsimLog)}`,
+    );
+    if (!ibsimListening(sockName)) throw new SimulatorError(`ibsim exited during start:\n${tail(ibsimLog)}`);
+    if (!opensmBin) return;
+
+    const osmLog = join(dir, 'osm', 'osm.log');
+    const outFd = openSync(join(dir, 'osm', 'opensm.out'), 'a');
+    const opensm = spawn(opensmBin, ['-d2', '-f', osmLog, ...(opts.smArgs ?? [])], {
+      cwd: join(dir, 'osm'),
+      env: {
+        ...env,
+        LD_PRELOAD: preload,
+        OSM_CACHE_DIR: join(dir, 'osm'),
+        OSM_TMP_DIR: join(dir, 'osm'),
+        SIM_HOST: this.state.defaultHost,
+      },
+      stdio: ['ignore', outFd, outFd],
+      detached: true,
+    });
+    closeSync(outFd);
+    this.track(opensm);
+    this.state.pids.opensm = opensm.pid!;
+    this.save();
+    const subnetUp = () => existsSync(osmLog) && readFileSync(osmLog, 'utf8').includes('SUBNET UP');
+    await waitFor(
+      () => subnetUp() || !pidAlive(opensm.pid),
+      timeout,
+      () => `OpenSM did not report SUBNET UP within ${timeout} ms:\n${tail(osmLog)}`,
+    );
+    if (!subnetUp()) throw new SimulatorError(`OpenSM exited during start:\n${tail(join(dir, 'osm', 'opensm.out'))}`);
+  }
+
+  private track(child: ChildProcess): void {
+    this.children.push(child);
+    if (this.state.persistent) child.unref();
+  }
+
+  private save(): void {
+    writeFileSync(join(this.state.dir, 'state.json'), JSON.stringify(this.state, null, 2) + '\n');
+  }
+
+  /** Attach to a running simulator by name; throws when none is running under that name. */
+  static attach(name: string): IbSim {
+    const sim = IbSim.tryAttach(name);
+    if (!sim) {
+      throw new SimulatorError(`no simulator named '${name}' is running (start one with: hpcnet sim start --name ${name})`);
+    }
+    return sim;
+  }
+
+  private static tryAttach(name: string): IbSim | undefined {
+    if (!NAME_RE.test(name)) throw new SimulatorError(`invalid simulator name '${name}'`);
+    const file = join(simRoot(), name, 'state.json');
+    if (!existsSync(file)) return undefined;
+    let state: IbSimState;
+    try {
+      state = JSON.parse(readFileSync(file, 'utf8')) as IbSimState;
+    } catch {
+      return undefined;
+    }
+    if (!pidAlive(state.pids.ibsim) || !ibsimListening(state.sockName)) return undefined;
+    return new IbSim(state);
+  }
+
+  /** Names of running simulators. Stale folders (processes gone) are removed. */
+  static list(): IbSimState[] {
+    if (!existsSync(simRoot())) return [];
+    const out: IbSimState[] = [];
+    for (const name of readdirSync(simRoot())) {
+      if (!NAME_RE.test(name)) continue;
+      const sim = IbSim.tryAttach(name);
+      if (sim) out.push(sim.state);
+      else if (!name.startsWith('tmp-') || !pidAlive(Number(name.split('-')[1]))) {
+        rmSync(join(simRoot(), name), { recursive: true, force: true });
+      }
+    }
+    return out;
+  }
+
+  /** Is the simulator (and OpenSM, when started) still running? */
+  isAlive(): boolean {
+    if (this.stopped) return false;
+    if (!pidAlive(this.state.pids.ibsim) || !ibsimListening(this.state.sockName)) return false;
+    return this.state.pids.opensm === undefined || pidAlive(this.state.pids.opensm);
+  }
+
+  /** Throws a clear error when the simulator is gone (so clients never wait forever). */
+  assertAlive(): void {
+    if (!this.isAlive()) {
+      throw new SimulatorError(`simulator '${this.name}' is not running (ibsim or OpenSM exited; see ${this.dir})`);
+    }
+  }
+
+  /** Environment for a client process of this fabric. */
+  env(host?: string): Record<string, string> {
+    if (host !== undefined && !this.summary.nodes.some((n) => n.id === host || n.description === host)) {
+      throw new SimulatorError(`no node '${host}' in ${this.state.topology}`);
+    }
+    const prior = process.env['LD_PRELOAD'];
+    return {
+      IBSIM_SOCKNAME: this.state.sockName,
+      SIM_HOST: host ?? this.state.defaultHost,
+      LD_PRELOAD: prior ? `${umad2simPath()} ${prior}` : umad2simPath(),
+      HPCNET_SIM: this.name,
+    };
+  }
+
+  /** Spawn a client program attached to the fabric (stdio as given). */
+  spawn(command: string, args: string[], opts: Omit<ExecOptions, 'input' | 'timeoutMs'> & { stdio?: StdioOptions } = {}): ChildProcess {
+    this.assertAlive();
+    return spawn(command, args, {
+      cwd: opts.cwd ?? this.clientDir,
+      env: { ...process.env, ...this.env(opts.host), ...opts.env },
+      stdio: opts.stdio ?? 'pipe',
+    });
+  }
+
+  /** Run a client program to completion and collect its output. */
+  exec(command: string, args: string[] = [], opts: ExecOptions = {}): Promise<ExecResult> {
+    const child = this.spawn(command, args, opts);
+    return new Promise((resolveExec, reject) => {
+      let stdout = '';
+      let stderr = '';
+      child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+      child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      const ms = opts.timeoutMs ?? 120_000;
+      const timer = ms > 0 ? setTimeout(() => child.kill('SIGKILL'), ms) : undefined;
+      child.on('error', (e) => {
+        clearTimeout(timer);
+        reject(new SimulatorError(`cannot run ${command}: ${e.message}`, { cause: e }));
+      });
+      child.on('close', (code, signal) => {
+        clearTimeout(timer);
+        resolveExec({ code, signal, stdout, stderr });
+      });
+      child.stdin!.end(opts.input ?? '');
+    });
+  }
+
+  /** Run a Node.js script as a client of the fabric (the addon works there). */
+  runScript(script: string, args: string[] = [], opts: ExecOptions = {}): Promise<ExecResult> {
+    return this.exec(process.execPath, [script, ...args], opts);
+  }
+
+  /**
+   * Send one console command to ibsim (Error, PerformanceSet, Guid, Unlink,
+   * ReLink, Baselid, ...) and return what it printed. Rejects when ibsim
+   * reports the command unknown or does not answer.
+   */
+  async console(command: string, timeoutMs = 10_000): Promise<string> {
+    this.assertAlive();
+    if (/[\r\n]/.test(command)) throw new SimulatorError('console command must be a single line');
+    const log = join(this.dir, 'ibsim.log');
+    const start = statSync(log).size;
+    appendFileSync(join(this.dir, 'console'), command + '\n');
+    let out = '';
+    await waitFor(
+      () => {
+        const buf = readFileSync(log);
+        out = buf.subarray(start).toString('utf8');
+        return out.includes('sim> ');
+      },
+      timeoutMs,
+      () => `ibsim did not answer console command '${command}' within ${timeoutMs} ms`,
+    );
+    out = out.slice(0, out.indexOf('sim> ')).trim();
+    if (/unknown - skipped/.test(out)) {
+      throw new SimulatorError(`ibsim rejected '${command}': ${out}`);
+    }
+    return out;
+  }
+
+  /** Stop OpenSM and ibsim, then remove every file this simulator made. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    live.delete(this);
+    const pids = [this.state.pids.opensm, this.state.pids.ibsim].filter((p): p is number => !!p);
+    for (const pid of pids) killGroup(pid, 'SIGTERM');
+    const deadline = Date.now() + 3000;
+    while (pids.some(pidAlive) && Date.now() < deadline) await sleep(25);
+    for (const pid of pids) if (pidAlive(pid)) killGroup(pid, 'SIGKILL');
+    await waitFor(() => !pids.some(pidAlive), 5000, () => `simulator processes ${pids.join(', ')} did not exit`);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** Synchronous last-resort cleanup (process exit, signals). */
+  killSync(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    live.delete(this);
+    for (const pid of [this.state.pids.opensm, this.state.pids.ibsim]) if (pid) killGroup(pid, 'SIGKILL');
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}
+
+function killGroup(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, sig); // started detached: the process leads its own group
+  } catch {
+    try {
+      process.kill(pid, sig);
+    } catch {
+      /* already gone */
+    }
+  }
+}
