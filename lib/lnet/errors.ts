@@ -1,0 +1,112 @@
+/**
+ * Errors of the LNet layer. Kernel refusals keep the errno name as `code`
+ * (ENETDOWN, EEXIST, EBUSY, ...) and the number as `errno`, like the errors
+ * of the native layer; the facade's own refusals use ERR_LNET_* codes.
+ */
+import { constants } from 'node:os';
+import { HpcnetError, InvalidArgumentError, NativeCallError } from '../errors.js';
+
+const ERRNO = constants.errno as Record<string, number>;
+
+/** The errno number for a name such as 'EBUSY' (Linux numbering). */
+export function errnoOf(name: string): number | undefined {
+  return ERRNO[name];
+}
+
+/** The errno name for a number (positive or negative), e.g. 16 or -16 gives 'EBUSY'. */
+export function errnoName(n: number): string {
+  const v = Math.abs(n);
+  for (const [k, num] of Object.entries(ERRNO)) if (num === v) return k;
+  return `E${v}`;
+}
+
+/** strerror() text for the errnos LNet uses, as glibc prints them. */
+const STRERROR: Record<string, string> = {
+  EPERM: 'Operation not permitted',
+  ENOENT: 'No such file or directory',
+  E2BIG: 'Argument list too long',
+  ENOMEM: 'Cannot allocate memory',
+  EACCES: 'Permission denied',
+  EFAULT: 'Bad address',
+  EBUSY: 'Device or resource busy',
+  EEXIST: 'File exists',
+  ENODEV: 'No such device',
+  EINVAL: 'Invalid argument',
+  ENOSPC: 'No space left on device',
+  ERANGE: 'Numerical result out of range',
+  ENOMSG: 'No message of desired type',
+  EUSERS: 'Too many users',
+  EOPNOTSUPP: 'Operation not supported',
+  ENETDOWN: 'Network is down',
+  ESHUTDOWN: 'Cannot send after transport endpoint shutdown',
+  ETIMEDOUT: 'Connection timed out',
+  EHOSTUNREACH: 'No route to host',
+  EALREADY: 'Operation already in progress',
+  EIO: 'Input/output error',
+};
+
+export function strerror(code: string): string {
+  return STRERROR[code] ?? code;
+}
+
+/** A refusal by the (real or emulated) kernel: errno name in `code`, number in `errno`. */
+export class LnetKernelError extends NativeCallError {
+  constructor(code: string, op: string, message?: string, cause?: unknown) {
+    super(code, `${op}: ${message ?? strerror(code)}`, errnoOf(code), op, cause);
+  }
+}
+
+/** The facade refused to act (unload while busy, standalone LNet, ...); the message says what to do. */
+export class LnetRefusedError extends HpcnetError {
+  /** Lustre devices that hold the stack (lines as `lctl dl` prints them), when that is the reason. */
+  readonly devices: string[];
+  /** Modules still loaded after the refusal. */
+  readonly modulesLoaded: string[];
+  constructor(code: string, message: string, extra: { devices?: string[]; modulesLoaded?: string[] } = {}) {
+    super(code, message);
+    this.devices = extra.devices ?? [];
+    this.modulesLoaded = extra.modulesLoaded ?? [];
+  }
+}
+
+/** A syntax error in a NID, a NID range or a module parameter, with the offending character. */
+export class LnetSyntaxError extends InvalidArgumentError {
+  readonly input: string;
+  /** 0-based offset of the offending character in `input`. */
+  readonly position: number;
+  readonly what: string;
+  readonly reason: string;
+  constructor(what: string, input: string, position: number, reason: string) {
+    const pos = Math.max(0, Math.min(position, input.length));
+    super(`${what}: ${reason} at character ${pos + 1} of '${input}'\n  ${input}\n  ${' '.repeat(pos)}^`);
+    this.input = input;
+    this.position = pos;
+    this.what = what;
+    this.reason = reason;
+  }
+}
+
+export interface ConfigProblem {
+  /** 1-based line in the document, when known. */
+  line?: number;
+  /** Path of the key, e.g. `net[1].local NI(s)[0].interfaces`. */
+  key: string;
+  message: string;
+}
+
+/** A configuration document (lnet.conf / lnetctl YAML) is invalid: nothing was applied. */
+export class LnetConfigError extends InvalidArgumentError {
+  readonly problems: ConfigProblem[];
+  constructor(problems: ConfigProblem[], source = 'document') {
+    super(
+      `${source}: ${problems.length} problem${problems.length === 1 ? '' : 's'}, nothing applied:\n` +
+        problems.map((p) => `  ${p.line !== undefined ? `line ${p.line}: ` : ''}${p.key}: ${p.message}`).join('\n'),
+    );
+    this.problems = problems;
+  }
+}
+
+/** Is `e` a kernel error with one of these errno names? */
+export function isErrno(e: unknown, ...codes: string[]): boolean {
+  return e instanceof HpcnetError && codes.includes(e.code);
+}
