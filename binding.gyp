@@ -43,6 +43,8 @@
         ["has_lnet==1", {
           "sources": [
             "native/lnet/addon.cc",
+            "native/lnet/handle.cc",
+            "native/lnet/structs.cc",
           ],
           "cflags_cc": ["<!@(pkg-config --cflags libnl-genl-3.0 libkmod)"],
           "libraries": ["<!@(pkg-config --libs libnl-genl-3.0 libkmod)", "-lpthread"],

@@ -1,16 +1,23 @@
 // Entry point of the hpcnet_lnet addon: /dev/lnet ioctls, generic netlink
-// (libnl-genl-3) and kernel modules (libkmod). Operations land with the LNet
-// native-layer work; this entry already proves build and link.
+// (libnl-genl-3) and kernel modules (libkmod). Context-aware: nothing here is
+// process-global; each LnetHandle owns its thread and resources and closes
+// them on close(), on GC and at environment shutdown (worker_threads too).
 #include <libkmod.h>
 #include <napi.h>
 #include <netlink/genl/genl.h>
 #include <netlink/version.h>
+
+#include "lnet/handle.h"
+#include "lnet/structs.h"
 
 namespace hpcnet::lnet {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("available", Napi::Boolean::New(env, true));
   exports.Set("libnlVersion", Napi::String::New(env, LIBNL_VERSION));
+  exports.Set("layouts", abi::Layouts(env));
+  exports.Set("LnetHandle", LnetHandle::Class(env));
+  exports.Set("buildRequest", Napi::Function::New(env, BuildRequest, "buildRequest"));
   return exports;
 }
 
