@@ -23,10 +23,67 @@ export interface IbNative {
   getCas(name?: string): Promise<RawCa[]>;
 }
 
+/** Sizes and field offsets of one struct as the addon was compiled (native/lnet/structs.h). */
+export interface LnetStructLayout {
+  size: number;
+  fields: Record<string, number>;
+}
+
+/** The compiled LNet kernel ABI: ioctl numbers, header versions, struct layouts (common and per release). */
+export interface LnetLayouts {
+  ioctl: Record<string, number>;
+  version1: number;
+  version2: number;
+  structs: Record<string, LnetStructLayout>;
+  releases: Record<'master' | '2.16' | '2.15', Record<string, LnetStructLayout>>;
+}
+
+/** One reply of nlRequest: the request as sent and every reply message (whole netlink messages). */
+export interface LnetNlExchange {
+  request: Buffer;
+  replies: Buffer[];
+}
+
+/** A module inserted by modLoad, as `modprobe -v` reports it. */
+export interface LnetNativeInsertion {
+  name: string;
+  path: string;
+  options: string;
+  /** An install command ran instead of insmod. */
+  install: boolean;
+}
+
+export interface LnetNativeModule {
+  name: string;
+  refcnt: number;
+  size: number;
+  /** KMOD_MODULE_BUILTIN 0, LIVE 1, COMING 2, GOING 3; negative errno when unknown. */
+  initstate: number;
+  holders: string[];
+}
+
+/** One open connection to the LNet kernel (native/lnet/handle.cc). Every method runs on the handle's own thread. */
+export interface LnetNativeHandle {
+  /** patches: [at, kind, value]: write a user pointer at `at`: kind 0 = arg+value, kind 1 = aux[value]. */
+  ioctl(op: string, cmd: number, arg: Buffer, patches?: [number, number, number][], aux?: Buffer[]): Promise<{ arg: Buffer; aux: Buffer[] }>;
+  nlRequest(family: number, cmd: number, version: number, flags: number, payload: Buffer, opts?: { group?: number; timeoutMs?: number }): Promise<LnetNlExchange>;
+  nlPort(): Promise<number>;
+  readFile(path: string): Promise<string>;
+  writeFile(path: string, text: string): Promise<void>;
+  listDir(path: string): Promise<string[]>;
+  modLoad(name: string, options?: string, opts?: { dryRun?: boolean; ignoreCommands?: boolean }): Promise<LnetNativeInsertion[]>;
+  modList(): Promise<LnetNativeModule[]>;
+  modRemove(name: string): Promise<void>;
+  close(): void;
+}
+
 export interface LnetNative {
   available: true;
   libnlVersion: string;
-  [op: string]: unknown;
+  layouts: LnetLayouts;
+  LnetHandle: new () => LnetNativeHandle;
+  /** The request exactly as libnl frames it (REQUEST|ACK added), with the given seq and port. */
+  buildRequest(family: number, cmd: number, version: number, flags: number, payload: Buffer, seq: number, port: number): Buffer;
 }
 
 const cache = new Map<string, unknown>();
