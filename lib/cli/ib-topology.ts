@@ -1,0 +1,156 @@
+/**
+ * `hpcnet ib diff`, `hpcnet ib audit`, `hpcnet ib convert`: the offline
+ * parts of topology and audit (saved snapshots and topology files). Live
+ * discovery plugs in through `live`: without it, `diff` needs both files
+ * and `audit` needs --snapshot.
+ *
+ * Exit status: audit 0 clean, 1 findings (errors, or warnings with
+ * --strict), 2 the audit itself failed; diff 0 equal, 1 different, 2 failed.
+ */
+import { writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { InvalidArgumentError } from '../errors.js';
+import {
+  REPORT_FORMATS,
+  RULE_IDS,
+  auditExitCode,
+  prepareAudit,
+  renderReport,
+  runAudit,
+  type AuditOptions,
+  type LiveAuditSource,
+  type ReportFormat,
+  type RuleId,
+} from '../ib/audit/index.js';
+import {
+  FABRIC_FORMATS,
+  diffToText,
+  diffTopology,
+  isEmptyDiff,
+  loadFabricFile,
+  loadNodeNameMap,
+  parseSpeed,
+  parseWidth,
+  writeFabric,
+  type FabricFormat,
+  type FabricSnapshot,
+} from '../ib/topology/index.js';
+import { EXIT_FINDINGS, EXIT_OK, action, printJson } from './util.js';
+
+export interface IbTopologyHooks {
+  /** Live fabric source (discovery, counters, SMInfo); when absent, only files are accepted. */
+  live?: LiveAuditSource;
+}
+
+function output(text: string, file: string | undefined): void {
+  if (file) writeFileSync(file, text);
+  else process.stdout.write(text);
+}
+
+function choice<T extends string>(name: string, allowed: readonly T[]) {
+  return (v: string): T => {
+    if (!allowed.includes(v as T)) throw new InvalidArgumentError(`${name}: expected one of ${allowed.join(', ')}, got '${v}'`);
+    return v as T;
+  };
+}
+
+async function liveSnapshot(hooks: IbTopologyHooks, what: string, samples: number, intervalMs: number): Promise<FabricSnapshot> {
+  if (!hooks.live) throw new InvalidArgumentError(`${what}: live discovery is not available in this build; give a saved file instead`);
+  return hooks.live.snapshot({ samples, intervalMs });
+}
+
+export function registerIbTopology(ib: Command, hooks: IbTopologyHooks = {}): void {
+  ib.command('diff')
+    .description('compare a reference topology with another one (or with the live fabric): missing/extra nodes and links, moved cables, width/speed and description changes')
+    .argument('<reference>', 'reference topology: ibnetdiscover file or hpcnet JSON snapshot')
+    .argument('[current]', 'current topology (same formats); default: discover the live fabric')
+    .option('--node-name-map <file>', 'opensm node-name map applied to both sides')
+    .option('--json', 'JSON output')
+    .action(
+      action(async (reference: string, current: string | undefined, o: { nodeNameMap?: string; json?: boolean }) => {
+        const map = o.nodeNameMap ? loadNodeNameMap(o.nodeNameMap) : undefined;
+        const ref = loadFabricFile(reference, map).fabric;
+        const cur = current ? loadFabricFile(current, map).fabric : (await liveSnapshot(hooks, 'ib diff', 0, 0)).fabric;
+        const d = diffTopology(ref, cur);
+        if (o.json) printJson({ equal: isEmptyDiff(d), ...d });
+        else process.stdout.write(isEmptyDiff(d) ? 'topologies are equal\n' : diffToText(d));
+        process.exitCode = isEmptyDiff(d) ? EXIT_OK : EXIT_FINDINGS;
+      }),
+    );
+
+  ib.command('audit')
+    .description('audit the fabric (or a saved snapshot): GUIDs, LIDs, links, ports, counters, SMs, topology; exit 0 clean, 1 findings, 2 failure')
+    .option('--config <file>', 'YAML audit configuration')
+    .option('--reference <topology>', 'reference topology (ibnetdiscover file or JSON snapshot)')
+    .option('--snapshot <file>', 'audit a saved snapshot (JSON, or an ibnetdiscover file) instead of the live fabric')
+    .option('--node-name-map <file>', 'opensm node-name map')
+    .option('--format <format>', `report format: ${REPORT_FORMATS.join(', ')}`, choice('--format', REPORT_FORMATS), 'text' as ReportFormat)
+    .option('--json', 'same as --format json')
+    .option('-o, --output <file>', 'write the report to a file')
+    .option('--strict', 'warnings fail the audit too (exit 1)')
+    .option('--expect-width <width>', 'expected width of every link (1X, 2X, 4X, 8X, 12X)')
+    .option('--expect-speed <speed>', 'expected speed of every link (SDR ... NDR, XDR)')
+    .option('--skip <rules>', `comma-separated rule ids to skip (${RULE_IDS.join(', ')})`)
+    .action(
+      action(
+        async (o: {
+          config?: string;
+          reference?: string;
+          snapshot?: string;
+          nodeNameMap?: string;
+          format: ReportFormat;
+          json?: boolean;
+          output?: string;
+          strict?: boolean;
+          expectWidth?: string;
+          expectSpeed?: string;
+          skip?: string;
+        }) => {
+          const opts: AuditOptions = {};
+          if (o.config) opts.configPath = o.config;
+          if (o.reference) opts.referencePath = o.reference;
+          if (o.nodeNameMap) opts.nodeNameMapPath = o.nodeNameMap;
+          if (o.expectWidth) {
+            const w = parseWidth(o.expectWidth);
+            if (!w) throw new InvalidArgumentError(`--expect-width: expected 1X, 2X, 4X, 8X or 12X, got '${o.expectWidth}'`);
+            opts.expectWidth = w;
+          }
+          if (o.expectSpeed) {
+            const s = parseSpeed(o.expectSpeed);
+            if (!s) throw new InvalidArgumentError(`--expect-speed: expected SDR, DDR, QDR, FDR10, FDR, EDR, HDR, NDR or XDR, got '${o.expectSpeed}'`);
+            opts.expectSpeed = s;
+          }
+          if (o.skip) {
+            opts.skip = o.skip.split(',').map((s) => s.trim()).filter(Boolean).map((s) => {
+              if (!RULE_IDS.includes(s as RuleId)) throw new InvalidArgumentError(`--skip: unknown rule '${s}'`);
+              return s as RuleId;
+            });
+          }
+          const prep = prepareAudit(opts);
+          const snapshot = o.snapshot
+            ? loadFabricFile(o.snapshot, prep.nodeNameMap)
+            : await liveSnapshot(hooks, 'ib audit', prep.config.skip.has('counter-rate') ? 1 : 2, prep.config.rate.intervalMs);
+          const report = runAudit(
+            { snapshot, ...(prep.reference ? { reference: prep.reference } : {}), ...(prep.nodeNameMap ? { nodeNameMap: prep.nodeNameMap } : {}) },
+            prep.config,
+          );
+          const format: ReportFormat = o.json ? 'json' : o.format;
+          output(renderReport(report, format, snapshot.fabric, o.strict ?? false), o.output);
+          process.exitCode = auditExitCode(report, o.strict ?? false);
+        },
+      ),
+    );
+
+  ib.command('convert')
+    .description('convert a topology between formats (ibnetdiscover file or JSON snapshot in; json, ibnetdiscover, links, dot out)')
+    .argument('<input>', 'ibnetdiscover file or hpcnet JSON snapshot')
+    .option('--format <format>', `output format: ${FABRIC_FORMATS.join(', ')}`, choice('--format', FABRIC_FORMATS), 'json' as FabricFormat)
+    .option('--node-name-map <file>', 'opensm node-name map')
+    .option('-o, --output <file>', 'write to a file')
+    .action(
+      action((input: string, o: { format: FabricFormat; nodeNameMap?: string; output?: string }) => {
+        const snap = loadFabricFile(input, o.nodeNameMap ? loadNodeNameMap(o.nodeNameMap) : undefined);
+        output(writeFabric(snap, o.format), o.output);
+      }),
+    );
+}
