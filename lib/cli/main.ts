@@ -15,6 +15,7 @@ import { IbSim } from '../sim/ibsim.js';
 import { cliEntry, packageVersion } from '../util/paths.js';
 import { registerIb } from './ib.js';
 import { registerSim } from './sim.js';
+import { registerLnet } from './lnet.js';
 import { EXIT_FAILED, fail } from './util.js';
 
 interface SimRequest {
@@ -96,6 +97,7 @@ export function buildProgram(): Command {
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   registerIb(program);
   registerSim(program);
+  registerLnet(program);
   return program;
 }
 

@@ -9,6 +9,7 @@
  */
 import type { LnetBackend } from './backend.js';
 import { LnetKernelError } from './errors.js';
+import { globalDef, globalForParam } from './globals.js';
 import { LND, NetId, Nid, lndModule } from './nid.js';
 import { effectiveNetworks, parseIp2nets, ip2netsToNetworks, parseRoutes, type NetworkSpec } from './params.js';
 import type {
@@ -33,6 +34,7 @@ import type {
   RouteInfo,
   RouteSpec,
   RoutingInfo,
+  SettableGlobalKey,
 } from './types.js';
 
 /** Module catalog: name, directory under extra/kernel, direct dependencies. */
@@ -61,10 +63,11 @@ const CATALOG: Record<string, { dir: string; deps: string[] }> = {
 interface ParamDef {
   def: string;
   rw: boolean;
-  check?: (v: number, m: MockLnetBackend) => string | undefined;
+  check?: (v: number) => string | undefined;
 }
 const uint = (v: number): string | undefined => (Number.isInteger(v) && v >= 0 && v <= 0xffffffff ? undefined : 'not an unsigned integer');
-const bool01 = (v: number): string | undefined => (v === 0 || v === 1 ? undefined : 'must be 0 or 1');
+/** Writable lnet parameters that back lnetctl globals are checked with the shared rules (globals.ts). */
+const rwGlobal = (def: string): ParamDef => ({ def, rw: true });
 const LNET_PARAMS: Record<string, ParamDef> = {
   networks: { def: '', rw: false },
   ip2nets: { def: '', rw: false },
@@ -72,31 +75,17 @@ const LNET_PARAMS: Record<string, ParamDef> = {
   forwarding: { def: '', rw: false },
   config_on_load: { def: '0', rw: false },
   lnet_numa_range: { def: '0', rw: false },
-  lnet_interfaces_max: { def: '4096', rw: true, check: (v) => uint(v) ?? (v < 16 ? 'must be at least 16' : undefined) },
-  lnet_peer_discovery_disabled: { def: '0', rw: true, check: bool01 },
-  lnet_drop_asym_route: { def: '0', rw: true, check: bool01 },
-  lnet_transaction_timeout: {
-    def: '150',
-    rw: true,
-    check: (v, m) => uint(v) ?? (v === 0 || v <= m.paramNum('lnet', 'lnet_retry_count') ? 'must be > 0 and greater than lnet_retry_count' : undefined),
-  },
-  lnet_retry_count: {
-    def: '2',
-    rw: true,
-    check: (v, m) =>
-      uint(v) ??
-      (v > 0 && m.paramNum('lnet', 'lnet_health_sensitivity') === 0
-        ? 'cannot be set while health sensitivity is 0'
-        : v >= m.paramNum('lnet', 'lnet_transaction_timeout')
-          ? 'must be less than lnet_transaction_timeout'
-          : undefined),
-  },
-  lnet_health_sensitivity: { def: '100', rw: true, check: (v) => uint(v) ?? (v > 1000 ? 'must be at most 1000' : undefined) },
-  lnet_recovery_interval: { def: '1', rw: true, check: (v) => uint(v) ?? (v < 1 ? 'must be at least 1' : undefined) },
-  lnet_recovery_limit: { def: '0', rw: true, check: uint },
-  lnet_max_recovery_ping_interval: { def: '900', rw: true, check: (v) => uint(v) ?? (v === 0 ? 'must be greater than 0' : undefined) },
-  lnet_response_tracking: { def: '3', rw: true, check: (v) => uint(v) ?? (v > 3 ? 'must be 0-3' : undefined) },
-  router_sensitivity_percentage: { def: '100', rw: true, check: (v) => uint(v) ?? (v > 100 ? 'must be 0-100' : undefined) },
+  lnet_interfaces_max: rwGlobal('4096'),
+  lnet_peer_discovery_disabled: rwGlobal('0'),
+  lnet_drop_asym_route: rwGlobal('0'),
+  lnet_transaction_timeout: rwGlobal('150'),
+  lnet_retry_count: rwGlobal('2'),
+  lnet_health_sensitivity: rwGlobal('100'),
+  lnet_recovery_interval: rwGlobal('1'),
+  lnet_recovery_limit: rwGlobal('0'),
+  lnet_max_recovery_ping_interval: rwGlobal('900'),
+  lnet_response_tracking: rwGlobal('3'),
+  router_sensitivity_percentage: rwGlobal('100'),
   tiny_router_buffers: { def: '0', rw: false },
   small_router_buffers: { def: '0', rw: false },
   large_router_buffers: { def: '0', rw: false },
@@ -274,6 +263,14 @@ export class MockLnetBackend implements LnetBackend {
   stopLustre(): void {
     if (this.devices.length > 0) for (const m of ['mgs', 'mgc', 'osd_zfs']) if (this.loaded.has(m)) this.loaded.get(m)!.refcount--;
     this.devices = [];
+  }
+
+  /** A global's current value as the kernel holds it (numa range from the ioctl state). */
+  globalValue(k: SettableGlobalKey): number {
+    const d = globalDef(k)!;
+    if (d.param === 'ioctl') return this.numaRange;
+    const v = this.paramNum('lnet', d.param);
+    return d.inverted ? (v ? 0 : 1) : v;
   }
 
   paramNum(module: string, name: string): number {
@@ -574,10 +571,11 @@ export class MockLnetBackend implements LnetBackend {
     const def = (module === 'lnet' ? LNET_PARAMS : (LND_PARAMS[module] ?? {}))[name];
     if (!def?.rw) this.fail('EACCES', op, 'read-only parameter');
     const t = value.replace(/\0$/, '').trim();
-    const n = Number(t);
-    if (def.check) {
+    const g = module === 'lnet' ? globalForParam(name) : undefined;
+    if (def.check || g) {
       if (!/^-?\d+$/.test(t)) this.fail('EINVAL', op, `'${t}' is not a number`);
-      const why = def.check(n, this);
+      const n = Number(t);
+      const why = g ? g.check(g.inverted ? (n === 0 ? 1 : n === 1 ? 0 : n) : n, (k) => this.globalValue(k)) : def.check!(n);
       if (why) this.fail('EINVAL', op, `${name}: ${why}`);
     }
     vals.set(name, t);

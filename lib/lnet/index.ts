@@ -1,0 +1,24 @@
+/**
+ * `hpcnet/lnet`: LNet control for Node.js. The LNet facade over a backend
+ * (native kernel layer, or the in-memory mock), NID and module-parameter
+ * parsers, lnetctl-compatible YAML output and lnet.conf import/apply.
+ */
+export { LNet, lustreModules } from './facade.js';
+export type { LnetStatus, UnloadOptions, UnloadResult, ImportOptions, ImportResult, ApplyResult, NetAddOptions } from './facade.js';
+export type { LnetBackend } from './backend.js';
+export { MockLnetBackend } from './mock-backend.js';
+export type { MockLnetOptions, MockInterface, MockRemote, MockCall } from './mock-backend.js';
+export { defaultLnetBackend, setDefaultLnetBackend, openLnet } from './default-backend.js';
+export { NetId, Nid, LND, lndModule, toNid, sameNid, normalizeNid, normalizeNet, parseProcessId, formatProcessId, parseNidRange, expandNidRange, nidInRange } from './nid.js';
+export type { ProcessId, NidRange, RangeExpr } from './nid.js';
+export { parseNetworks, effectiveNetworks, formatNetworks, parseIp2nets, ip2netsToNetworks, parseRoutes } from './params.js';
+export type { NetworkSpec, NetworkInterfaceSpec, Ip2NetsRule, RouteParamEntry } from './params.js';
+export { parseLnetConfig } from './config.js';
+export type { LnetConfig, ConfigNet, ConfigNi, ConfigRoute, ConfigPeer } from './config.js';
+export { emit, netsDoc, routesDoc, routingDoc, peersDoc, peerListDoc, pingDoc, statsDoc, globalDoc, errorDoc, showStyle } from './format.js';
+export type { YamlStyle, YNode } from './format.js';
+export { GLOBAL_DEFS, planGlobalWrites } from './globals.js';
+export type { Change, FailedChange } from './transaction.js';
+export { LnetKernelError, LnetRefusedError, LnetSyntaxError, LnetConfigError, errnoName, errnoOf, strerror } from './errors.js';
+export type { ConfigProblem } from './errors.js';
+export * from './types.js';
