@@ -284,8 +284,8 @@ Napi::Value LnetHandle::Ioctl(const Napi::CallbackInfo& info) {
         int fd = open(kDevPath, O_RDWR | O_CLOEXEC);
         if (fd < 0) {
           int err = errno;
-          throw NativeError{ErrnoName(err), err, op,
-                            std::string("opening /dev/lnet failed: ") + strerror(err) +
+          throw NativeError{ErrnoName(err), err, "open",
+                            op + ": opening /dev/lnet failed: " + strerror(err) +
                                 (err == ENOENT ? " (hint: the kernel modules may not be loaded)" : "")};
         }
         int rc = ioctl(fd, static_cast<unsigned long>(cmd), arg->data());

@@ -30,13 +30,14 @@ class StructOut {
 #define S(parent, T) StructOut(env, parent, #T, sizeof(T))
 #define F(T, f) Field(#f, offsetof(T, f))
 
-template <class Tun, class O2ib, class Sock, class Stats>
+template <class Tun, class O2ib, class Sock, class Stats, bool kHasTimeout>
 void Release(Napi::Env env, Napi::Object out) {
   StructOut(env, out, "lnet_lnd_tunables", sizeof(decltype(Tun::lt_tun)));
   StructOut(env, out, "lnet_ioctl_config_lnd_tunables", sizeof(Tun))
       .Field("lt_cmn", offsetof(Tun, lt_cmn))
       .Field("lt_tun", offsetof(Tun, lt_tun));
-  StructOut(env, out, "lnet_ioctl_config_o2iblnd_tunables", sizeof(O2ib))
+  StructOut o2ib(env, out, "lnet_ioctl_config_o2iblnd_tunables", sizeof(O2ib));
+  o2ib
       .Field("lnd_version", offsetof(O2ib, lnd_version))
       .Field("lnd_peercredits_hiw", offsetof(O2ib, lnd_peercredits_hiw))
       .Field("lnd_map_on_demand", offsetof(O2ib, lnd_map_on_demand))
@@ -46,10 +47,14 @@ void Release(Napi::Env env, Napi::Object out) {
       .Field("lnd_fmr_cache", offsetof(O2ib, lnd_fmr_cache))
       .Field("lnd_conns_per_peer", offsetof(O2ib, lnd_conns_per_peer))
       .Field("lnd_ntx", offsetof(O2ib, lnd_ntx));
-  StructOut(env, out, "lnet_ioctl_config_socklnd_tunables", sizeof(Sock))
-      .Field("lnd_version", offsetof(Sock, lnd_version))
+  StructOut sock(env, out, "lnet_ioctl_config_socklnd_tunables", sizeof(Sock));
+  sock.Field("lnd_version", offsetof(Sock, lnd_version))
       .Field("lnd_conns_per_peer", offsetof(Sock, lnd_conns_per_peer))
       .Field("lnd_pad", offsetof(Sock, lnd_pad));
+  if constexpr (kHasTimeout) {  // master and 2.16 only
+    o2ib.Field("lnd_timeout", offsetof(O2ib, lnd_timeout)).Field("lnd_tos", offsetof(O2ib, lnd_tos));
+    sock.Field("lnd_timeout", offsetof(Sock, lnd_timeout)).Field("lnd_tos", offsetof(Sock, lnd_tos));
+  }
   StructOut(env, out, "lnet_ioctl_lnet_stats", sizeof(Stats))
       .Field("st_hdr", offsetof(Stats, st_hdr))
       .Field("st_cntrs", offsetof(Stats, st_cntrs))
@@ -206,15 +211,15 @@ Napi::Object Layouts(Napi::Env env) {
   Napi::Object rel = Napi::Object::New(env);
   Napi::Object m = Napi::Object::New(env);
   Release<master::config_lnd_tunables, master::o2iblnd_tunables, master::socklnd_tunables,
-          master::lnet_stats>(env, m);
+          master::lnet_stats, true>(env, m);
   StructOut(env, m, "lnet_ioctl_config_kfilnd_tunables", sizeof(master::kfilnd_tunables));
   Napi::Object r16 = Napi::Object::New(env);
   Release<r2_16::config_lnd_tunables, r2_16::o2iblnd_tunables, r2_16::socklnd_tunables,
-          r2_16::lnet_stats>(env, r16);
+          r2_16::lnet_stats, true>(env, r16);
   StructOut(env, r16, "lnet_ioctl_config_kfilnd_tunables", sizeof(r2_16::kfilnd_tunables));
   Napi::Object r15 = Napi::Object::New(env);
   Release<r2_15::config_lnd_tunables, r2_15::o2iblnd_tunables, r2_15::socklnd_tunables,
-          r2_15::lnet_stats>(env, r15);
+          r2_15::lnet_stats, false>(env, r15);
   rel.Set("master", m);
   rel.Set("2.16", r16);
   rel.Set("2.15", r15);

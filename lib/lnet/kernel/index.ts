@@ -1,0 +1,414 @@
+/**
+ * The LNet kernel layer: a typed, Promise-based wrapper over the hpcnet_lnet
+ * addon, talking to the running (or emulated) LNet kernel the way lctl and
+ * lnetctl do.
+ *
+ *   await using k = openLnetKernel();
+ *   const info = await k.info();          // netlink family? which ioctl layout?
+ *   await k.modules.load('lnet', { networks: 'tcp0(eth1)' });
+ *   await k.configure({ all: false });    // netlink if the family exists, else ioctl
+ *   console.log(await k.listNids(), k.lastTransport);
+ *
+ * Layers:
+ * - `k.ioctl`   every /dev/lnet ioctl (IoctlTransport, ioctl.ts);
+ * - `k.netlink` every LNET_CMD_* request on the "lnet" genl family (NetlinkTransport, genl.ts);
+ * - `k.modules` libkmod load/list/remove and /sys/module parameters (ModuleTransport, modules.ts);
+ * - methods on `k` itself pick the transport per operation: netlink when the
+ *   family exists and implements the command, the ioctl otherwise (with the
+ *   ioctl layout of the running release); `k.lastTransport` tells which was used.
+ *
+ * Every call runs on the handle's own native thread (serialised, never on
+ * the JS thread or libuv's pool). close() (or `await using`) waits for calls
+ * in flight, then frees the thread, socket and libkmod context; handles are
+ * also closed when their environment (main thread or worker) shuts down.
+ */
+import { loadLnetNative, type LnetNativeHandle } from '../../native/loader.js';
+import type { AbiRelease } from './abi.js';
+import { LnetError } from './errors.js';
+import { NetlinkTransport, type NetAddSpec } from './genl.js';
+import { IoctlTransport, LNET_PID_ANY, type AddLocalNiSpec, type NidInput, nidString, nid4 } from './ioctl.js';
+import { ModuleTransport } from './modules.js';
+import { LNET_CMD, type DumpObject, type DumpValue, type GenlFamily, type LnetCmdName } from './netlink.js';
+
+export { LnetError, LnetProtocolError, type KernelTransport } from './errors.js';
+export type { AbiRelease } from './abi.js';
+export * from './ioctl.js';
+export { NetlinkTransport, type NetAddSpec, type NetlinkReply, type NetlinkRequest } from './genl.js';
+export { ModuleTransport, formatModuleOptions, modprobeVerboseLine, type LoadedModule, type ModuleInsertion } from './modules.js';
+export { LNET_CMD, NLM_F, type DumpObject, type DumpResult, type DumpValue, type GenlFamily } from './netlink.js';
+
+export interface OpenOptions {
+  /** Force the ioctl layout instead of detecting it (see info()). */
+  release?: AbiRelease;
+  /** Upper bound for one netlink request (default 30 s; ping waits longer by its own timeout). */
+  netlinkTimeoutMs?: number;
+}
+
+/** What the layer found about the running kernel. */
+export interface KernelInfo {
+  /** The "lnet" generic netlink family, when it exists (2.16+ with lnet.ko loaded). */
+  netlink: GenlFamily | undefined;
+  /** The ioctl layout in use. */
+  release: AbiRelease;
+  /** How `release` was decided. */
+  releaseSource: 'option' | 'module-version' | 'netlink-ops' | 'no-netlink-family';
+  /** Content of /sys/module/lnet/version, when the module publishes one. */
+  moduleVersion: string | undefined;
+  /** Which transport each auto-selecting operation will use now. */
+  transports: Record<AutoOp, 'netlink' | 'ioctl'>;
+}
+
+export type AutoOp = 'configure' | 'unconfigure' | 'listNids' | 'addNet' | 'delNet' | 'addRoute' | 'delRoute' | 'addPeer' | 'delPeer' | 'ping' | 'discover';
+
+const AUTO_CMD: Record<AutoOp, LnetCmdName> = {
+  configure: 'CONFIGURE',
+  unconfigure: 'CONFIGURE',
+  listNids: 'NETS',
+  addNet: 'NETS',
+  delNet: 'NETS',
+  addRoute: 'ROUTES',
+  delRoute: 'ROUTES',
+  addPeer: 'PEERS',
+  delPeer: 'PEERS',
+  ping: 'PING',
+  discover: 'PING',
+};
+
+/** Ping or discovery result, whichever transport answered. */
+export interface PingResult {
+  primaryNid: string;
+  multiRail: boolean;
+  /** The peer's NIDs in the kernel's order (0@lo included when the kernel reports it). */
+  nids: string[];
+  /** Process ids, only from the ioctl path (netlink replies carry NIDs only). */
+  ids?: { nid: string; pid: number }[];
+  transport: 'netlink' | 'ioctl';
+}
+
+/** Map a lustre release string ("2.15.4", "2.16.1", "2.17.57") to an ioctl layout. */
+export function releaseOfVersion(v: string): AbiRelease | undefined {
+  const m = /^(\d+)\.(\d+)/.exec(v.trim());
+  if (!m) return undefined;
+  const major = Number(m[1]);
+  const minor = Number(m[2]);
+  if (major !== 2) return major > 2 ? 'master' : undefined;
+  if (minor <= 15) return '2.15';
+  if (minor === 16) return '2.16';
+  return 'master';
+}
+
+function str(v: DumpValue | undefined): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}
+
+function arr(v: DumpValue | undefined): DumpObject[] {
+  if (Array.isArray(v)) return v.filter((x): x is DumpObject => typeof x === 'object' && x !== null && !Array.isArray(x) && !Buffer.isBuffer(x));
+  if (typeof v === 'object' && v !== null && !Buffer.isBuffer(v)) return [v as DumpObject];
+  return [];
+}
+
+export class LnetKernel implements AsyncDisposable {
+  readonly ioctl: IoctlTransport;
+  readonly netlink: NetlinkTransport;
+  readonly modules: ModuleTransport;
+  /** The transport the last auto-selecting call used, with its operation. */
+  lastTransport: { op: AutoOp; transport: 'netlink' | 'ioctl' } | undefined;
+
+  private native: LnetNativeHandle | undefined;
+  private raw: LnetNativeHandle | undefined;
+  private closed = false;
+  private readonly inflight = new Set<Promise<unknown>>();
+  private releaseCache: { release: AbiRelease; source: KernelInfo['releaseSource']; version: string | undefined } | undefined;
+
+  constructor(private readonly opts: OpenOptions = {}) {
+    const h = (): LnetNativeHandle => this.handle();
+    this.ioctl = new IoctlTransport(h, () => this.release());
+    this.netlink = new NetlinkTransport(h, opts.netlinkTimeoutMs);
+    this.modules = new ModuleTransport(h, () => this.invalidate());
+  }
+
+  private handle(): LnetNativeHandle {
+    if (this.closed) throw new LnetError({ code: 'ERR_CLOSED', op: 'LnetKernel', transport: 'ioctl', message: 'the LNet kernel handle is closed' });
+    if (!this.native) {
+      const N = loadLnetNative();
+      const raw = new N.LnetHandle();
+      this.raw = raw;
+      // Every native call is tracked, so close() can wait for it.
+      this.native = new Proxy(raw, {
+        get: (target, prop, recv) => {
+          const v = Reflect.get(target, prop, recv) as unknown;
+          if (typeof v !== 'function' || prop === 'close') return v;
+          return (...args: unknown[]) => this.track((v as (...a: unknown[]) => Promise<unknown>).apply(target, args));
+        },
+      });
+    }
+    return this.native;
+  }
+
+  /** Track a call so close() can wait for it. */
+  private track<T>(p: Promise<T>): Promise<T> {
+    this.inflight.add(p);
+    const done = (): void => {
+      this.inflight.delete(p);
+    };
+    p.then(done, done);
+    return p;
+  }
+
+  /** Forget what was detected (family, release); done automatically after module loads and removals. */
+  invalidate(): void {
+    this.netlink.invalidate();
+    this.releaseCache = undefined;
+  }
+
+  private async detectRelease(): Promise<NonNullable<LnetKernel['releaseCache']>> {
+    if (this.releaseCache) return this.releaseCache;
+    let version: string | undefined;
+    try {
+      version = (await this.handle().readFile('/sys/module/lnet/version')).trim();
+    } catch {
+      version = undefined;
+    }
+    let r: NonNullable<LnetKernel['releaseCache']>;
+    const fromVersion = version ? releaseOfVersion(version) : undefined;
+    if (this.opts.release) r = { release: this.opts.release, source: 'option', version };
+    else if (fromVersion) r = { release: fromVersion, source: 'module-version', version };
+    else {
+      const fam = await this.netlink.family();
+      if (fam) r = { release: fam.ops.some((o) => o.id === LNET_CMD.STATS) ? 'master' : '2.16', source: 'netlink-ops', version };
+      else r = { release: '2.15', source: 'no-netlink-family', version };
+    }
+    this.releaseCache = r;
+    return r;
+  }
+
+  /** The ioctl layout of the running kernel. */
+  async release(): Promise<AbiRelease> {
+    return (await this.detectRelease()).release;
+  }
+
+  /** Netlink family, ioctl layout and the transport each operation will use. */
+  info(): Promise<KernelInfo> {
+    return this.track(
+      (async () => {
+        const fam = await this.netlink.family();
+        const r = await this.detectRelease();
+        const transports = {} as Record<AutoOp, 'netlink' | 'ioctl'>;
+        for (const [op, cmd] of Object.entries(AUTO_CMD) as [AutoOp, LnetCmdName][]) {
+          transports[op] = fam && fam.ops.some((o) => o.id === LNET_CMD[cmd]) ? 'netlink' : 'ioctl';
+        }
+        return { netlink: fam, release: r.release, releaseSource: r.source, moduleVersion: r.version, transports };
+      })(),
+    );
+  }
+
+  /** The transport an operation uses now: netlink when the family implements its command. */
+  async transportFor(op: AutoOp): Promise<'netlink' | 'ioctl'> {
+    return (await this.netlink.has(AUTO_CMD[op])) ? 'netlink' : 'ioctl';
+  }
+
+  private auto<T>(op: AutoOp, viaNetlink: () => Promise<T>, viaIoctl: () => Promise<T>): Promise<T> {
+    return this.track(
+      (async () => {
+        const t = await this.transportFor(op);
+        this.lastTransport = { op, transport: t };
+        return t === 'netlink' ? viaNetlink() : viaIoctl();
+      })(),
+    );
+  }
+
+  // --- operations with transport choice ----------------------------------------------------
+
+  /** Bring LNet up. `all` also brings up NIs from module parameters; `large` (netlink only) uses large NIDs. */
+  configure(o: { all: boolean; large?: boolean }): Promise<void> {
+    return this.auto(
+      'configure',
+      () => this.netlink.configure(o),
+      () => this.ioctl.configure({ loadModParams: o.all }),
+    );
+  }
+
+  /** Drop LNet's self reference; EBUSY while Lustre holds it. */
+  unconfigure(): Promise<void> {
+    return this.auto(
+      'unconfigure',
+      () => this.netlink.unconfigure(),
+      () => this.ioctl.unconfigure(),
+    );
+  }
+
+  /** Every local NID, 0@lo first (as `lctl list_nids all`). */
+  listNids(): Promise<string[]> {
+    return this.auto(
+      'listNids',
+      async () => {
+        const nets = await this.netlink.netsShow({ verbosity: 1 });
+        const out: string[] = [];
+        for (const n of nets) for (const ni of arr(n['local NI(s)'])) if (str(ni['nid'])) out.push(ni['nid'] as string);
+        return out;
+      },
+      () => this.ioctl.listNids(),
+    );
+  }
+
+  /**
+   * Add a net with NIs. The ioctl path needs each NI's NID (give `nids`, or
+   * interfaces with `nidOf` to resolve each interface's NID, as lnetctl does
+   * with getifaddrs).
+   */
+  addNet(s: NetAddSpec & { nidOf?: (iface: string) => string }): Promise<void> {
+    return this.auto(
+      'addNet',
+      () => this.netlink.netAdd(s),
+      async () => {
+        const targets: AddLocalNiSpec[] = [];
+        for (const i of s.interfaces ?? []) {
+          if (!s.nidOf) throw new RangeError(`addNet over ioctl needs the NID of interface ${i} (pass nidOf)`);
+          targets.push({ nid: s.nidOf(i), interface: i });
+        }
+        for (const n of s.nids ?? []) targets.push({ nid: n });
+        for (const t of targets) {
+          await this.ioctl.addLocalNi({
+            ...t,
+            ...(s.cpts ? { cpts: s.cpts } : {}),
+            tunables: { ...(s.tunables ?? {}) },
+          });
+        }
+      },
+    );
+  }
+
+  /** Delete a whole net, or the NIs given by NID. */
+  delNet(o: { net: string; nids?: string[] }): Promise<void> {
+    return this.auto(
+      'delNet',
+      () => this.netlink.netDel(o),
+      async () => {
+        if (!o.nids || o.nids.length === 0) return this.ioctl.delLocalNi({ net: o.net });
+        for (const n of o.nids) await this.ioctl.delLocalNi({ nid: n });
+      },
+    );
+  }
+
+  addRoute(r: { net: string; gateway: string; hop?: number; priority?: number }): Promise<void> {
+    return this.auto(
+      'addRoute',
+      () => this.netlink.routeAdd(r),
+      () => this.ioctl.addRoute({ net: r.net, gateway: r.gateway, ...(r.hop !== undefined ? { hops: r.hop } : {}), ...(r.priority !== undefined ? { priority: r.priority } : {}) }),
+    );
+  }
+
+  delRoute(r: { net: string; gateway: string }): Promise<void> {
+    return this.auto(
+      'delRoute',
+      () => this.netlink.routeDel(r),
+      () => this.ioctl.delRoute(r),
+    );
+  }
+
+  /** Add a peer (and extra NIDs). The ioctl path creates the peer first, then one call per extra NID, as lnetctl does. */
+  addPeer(p: { primaryNid: string; nids?: string[]; multiRail?: boolean; lockPrim?: boolean }): Promise<void> {
+    return this.auto(
+      'addPeer',
+      () => this.netlink.peerAdd(p),
+      async () => {
+        const base = { primary: p.primaryNid, ...(p.multiRail !== undefined ? { multiRail: p.multiRail } : {}), ...(p.lockPrim ? { lockPrim: true } : {}) };
+        await this.ioctl.addPeerNi(base);
+        for (const n of p.nids ?? []) await this.ioctl.addPeerNi({ ...base, nid: n });
+      },
+    );
+  }
+
+  /** Delete a peer, or some of its NIDs. */
+  delPeer(p: { primaryNid: string; nids?: string[]; force?: boolean }): Promise<void> {
+    return this.auto(
+      'delPeer',
+      () => this.netlink.peerDel(p),
+      async () => {
+        if (!p.nids || p.nids.length === 0) return this.ioctl.delPeerNi({ primary: p.primaryNid, ...(p.force ? { force: true } : {}) });
+        for (const n of p.nids) await this.ioctl.delPeerNi({ primary: p.primaryNid, nid: n, ...(p.force ? { force: true } : {}) });
+      },
+    );
+  }
+
+  /** Ping one NID (optionally `pid-nid`). */
+  ping(target: string, o: { timeoutMs?: number; source?: string } = {}): Promise<PingResult> {
+    return this.auto(
+      'ping',
+      async () => this.fromPingDump(await this.netlink.ping({ nids: [target], ...o }), 'LNET_CMD_PING', 'ping'),
+      async () => {
+        const { nid, pid } = splitPid(target);
+        const r = await this.ioctl.ping({ nid, ...(pid !== undefined ? { pid } : {}), ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}), ...(o.source !== undefined ? { source: o.source } : {}) });
+        return { primaryNid: r.primaryNid, multiRail: r.multiRail, nids: r.ids.map((x) => x.nid), ids: r.ids, transport: 'ioctl' };
+      },
+    );
+  }
+
+  discover(target: string, o: { force?: boolean } = {}): Promise<PingResult> {
+    return this.auto(
+      'discover',
+      async () => this.fromPingDump(await this.netlink.discover({ nids: [target], ...o }), 'LNET_CMD_PING', 'discover'),
+      async () => {
+        const { nid, pid } = splitPid(target);
+        const r = await this.ioctl.discover({ nid, ...(pid !== undefined ? { pid } : {}), ...(o.force ? { force: true } : {}) });
+        return { primaryNid: r.primaryNid, multiRail: r.multiRail, nids: r.ids.map((x) => x.nid), ids: r.ids, transport: 'ioctl' };
+      },
+    );
+  }
+
+  private fromPingDump(d: Record<string, DumpObject[]>, op: string, top: string): PingResult {
+    const items = d[top] ?? d['ping'] ?? [];
+    // Per-NID failures: an "errno" in the item, or an error section (lnet_err_attrs) under another header.
+    for (const [k, list] of Object.entries(d)) {
+      for (const it of list) {
+        const errno = it['errno'];
+        if (typeof errno === 'number' && errno !== 0) {
+          const descr = str(it['descr']) ?? str(it['type']);
+          throw LnetError.fromKernel(-Math.abs(errno), op, 'netlink', descr ? `${k}: ${descr}` : undefined);
+        }
+      }
+    }
+    const it = items[0];
+    if (!it) throw new LnetError({ code: 'ERR_LNET_PROTOCOL', op, transport: 'netlink', message: `${op}: the reply has no '${top}' item` });
+    const nis = arr(it['peer_ni'] ?? it['peer ni']);
+    return {
+      primaryNid: str(it['primary nid']) ?? '',
+      multiRail: it['Multi-Rail'] === true || it['Multi-Rail'] === 1,
+      nids: nis.map((n) => str(n['nid'])).filter((x): x is string => x !== undefined),
+      transport: 'netlink',
+    };
+  }
+
+  /** Resolves when every call started so far has settled. */
+  async drain(): Promise<void> {
+    while (this.inflight.size) await Promise.allSettled([...this.inflight]);
+  }
+
+  /** Wait for calls in flight, then free the native thread, socket and libkmod context. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.drain();
+    this.closed = true;
+    this.raw?.close();
+    this.raw = undefined;
+    this.native = undefined;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
+
+function splitPid(target: string): { nid: NidInput; pid: number | undefined } {
+  const m = /^(U?)(\d+|LNET_PID_ANY)-(.+)$/.exec(target);
+  if (!m) return { nid: target, pid: undefined };
+  const pid = m[2] === 'LNET_PID_ANY' ? LNET_PID_ANY : (Number(m[2]) | (m[1] ? 0x80000000 : 0)) >>> 0;
+  return { nid: m[3]!, pid };
+}
+
+/** Open a handle on the LNet kernel (lazy: nothing is opened until the first call). */
+export function openLnetKernel(opts: OpenOptions = {}): LnetKernel {
+  return new LnetKernel(opts);
+}
+
+export { nidString, nid4 };
