@@ -334,8 +334,12 @@ export class LNet {
     get: async (): Promise<Globals> => {
       const out: Partial<Globals> = {};
       for (const d of GLOBAL_DEFS) out[d.key] = await this.readGlobal(d.key);
-      out.lnd_timeout = await this.call('global show', () => this.backend.lndTimeout());
-      return Object.fromEntries(GLOBAL_KEYS.map((k) => [k, out[k]!])) as Globals;
+      try {
+        out.lnd_timeout = await this.backend.lndTimeout();
+      } catch (e) {
+        if (!isErrno(e, 'ENOENT')) throw hint(e, 'global show');
+      }
+      return Object.fromEntries(GLOBAL_KEYS.filter((k) => out[k] !== undefined).map((k) => [k, out[k]!])) as Globals;
     },
     /**
      * Set globals with the kernel's validation applied first (against the

@@ -200,4 +200,5 @@ export const GLOBAL_KEYS = [
 ] as const;
 export type GlobalKey = (typeof GLOBAL_KEYS)[number];
 export type SettableGlobalKey = Exclude<GlobalKey, 'lnd_timeout'>;
-export type Globals = Record<GlobalKey, number>;
+/** Every global; lnd_timeout is absent when the kernel does not expose it (debugfs not mounted). */
+export type Globals = Record<SettableGlobalKey, number> & { lnd_timeout?: number };
