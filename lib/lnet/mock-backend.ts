@@ -221,6 +221,8 @@ export class MockLnetBackend implements LnetBackend {
   peersState: PeerState[] = [];
   counters: Counters = Object.fromEntries(STATS_KEYS.map((k) => [k, 0]));
   numaRange = 0;
+  /** Credit counters reported for a peer NI (by NID), for tests that need given values. */
+  peerCredits = new Map<string, Counters>();
   devices: LustreDevice[] = [];
   /** Every call, in order (test recording). */
   readonly calls: MockCall[] = [];
@@ -370,7 +372,7 @@ export class MockLnetBackend implements LnetBackend {
     if (this.up) return;
     this.up = true;
     this.netsState = [{ net: new NetId(LND.LOLND, 0), nis: [this.makeNi(Nid.LO, undefined)] }];
-    this.bufferTotals = { tiny: 512 * this.ncpts, small: 4096 * this.ncpts, large: 256 * this.ncpts };
+    this.bufferTotals = { tiny: 512, small: 4096, large: 256 };
     if (this.nisFromModParams) return;
     const p = this.params.get('lnet')!;
     let specs: NetworkSpec[];
@@ -730,7 +732,7 @@ export class MockLnetBackend implements LnetBackend {
         (n): PeerNiInfo => ({
           nid: n.toString(),
           state: localUp(n) ? 'up' : 'NA',
-          credits: { max_ni_tx_credits: 8, available_tx_credits: 8, min_tx_credits: 8, tx_q_num_of_buf: 0, available_rtr_credits: 8, min_rtr_credits: 8, refcount: 1 },
+          credits: { ...(this.peerCredits.get(n.toString()) ?? { max_ni_tx_credits: 8, available_tx_credits: 8, min_tx_credits: 8, tx_q_num_of_buf: 0, available_rtr_credits: 8, min_rtr_credits: 8, refcount: 1 }) },
           statistics: { send_count: 0, recv_count: 0, drop_count: 0 },
           sentStats: { ...zero },
           receivedStats: { ...zero },

@@ -1,0 +1,211 @@
+/**
+ * The scenarios of the Lustre wiki page on starting and stopping LNet
+ * (shared/seeds/000_ff2f5f44045f49f3.txt) and lustre_rmmod's rules
+ * (reference lnet.md 6), on the behavioural mock backend.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { LnetRefusedError } from '../../../lib/lnet/errors.js';
+import { LNet } from '../../../lib/lnet/facade.js';
+import { MockLnetBackend } from '../../../lib/lnet/mock-backend.js';
+
+/** The wiki's node: eth1 with 192.168.207.2, module option networks="tcp0(eth1)". */
+function node(release: '2.15' | '2.16'): { m: MockLnetBackend; l: LNet } {
+  const m = new MockLnetBackend({ release, interfaces: [{ name: 'eth1', ip: '192.168.207.2' }] });
+  return { m, l: new LNet(m) };
+}
+
+const loadedNames = async (m: MockLnetBackend): Promise<string[]> => (await m.modules()).map((x) => x.name).sort();
+
+for (const release of ['2.15', '2.16'] as const) {
+  describe(`wiki: starting and stopping LNet (${release})`, () => {
+    it('modprobe -v lnet inserts libcfs then lnet with networks="tcp0(eth1)"', async () => {
+      const { l } = node(release);
+      const ins = await l.load({ networks: 'tcp0(eth1)' });
+      assert.deepEqual(
+        ins.map((i) => i.name),
+        ['libcfs', 'lnet'],
+      );
+      assert.equal(ins[1]!.params, 'networks="tcp0(eth1)"');
+      assert.match(ins[0]!.path, /\/libcfs\.ko$/);
+    });
+
+    it('modprobe lnet; lctl network up; list_nids; lctl network down; unload', async () => {
+      const { m, l } = node(release);
+      await l.load({ networks: 'tcp0(eth1)' });
+      assert.equal((await l.status()).state, 'down');
+      await l.configure({ all: true }); // lctl network up
+      assert.deepEqual(await l.listNids(), ['192.168.207.2@tcp']);
+      assert.deepEqual(await l.listNids({ all: true }), ['0@lo', '192.168.207.2@tcp']);
+      const st = await l.status();
+      assert.equal(st.state, 'up');
+      assert.equal(st.configuredBy, 'standalone');
+      assert.deepEqual(st.modules.lnds, ['ksocklnd']);
+      await l.unconfigure(); // lctl network down
+      const r = await l.unload();
+      assert.deepEqual(r.removed, ['ksocklnd', 'lnet', 'libcfs'], 'dependents first');
+      assert.deepEqual(await loadedNames(m), []);
+    });
+
+    it('standalone-configured LNet refuses to unload until unconfigured', async () => {
+      const { m, l } = node(release);
+      await l.load({ networks: 'tcp0(eth1)' });
+      await l.configure({ all: true });
+      await assert.rejects(l.unload(), (e: unknown) => {
+        assert.ok(e instanceof LnetRefusedError);
+        assert.equal(e.code, 'ERR_LNET_STANDALONE');
+        assert.match(e.message, /configured standalone/);
+        assert.match(e.message, /may be routing/);
+        assert.match(e.message, /hpcnet lnet unconfigure/);
+        assert.deepEqual([...e.modulesLoaded].sort(), ['ksocklnd', 'libcfs', 'lnet']);
+        return true;
+      });
+      assert.deepEqual(await loadedNames(m), ['ksocklnd', 'libcfs', 'lnet'], 'nothing was removed');
+      assert.deepEqual(await l.listNids(), ['192.168.207.2@tcp'], 'LNet still up');
+      await l.unconfigure();
+      const r = await l.unload();
+      assert.deepEqual(r.removed, ['ksocklnd', 'lnet', 'libcfs']);
+    });
+
+    it('unload with unconfigure takes a standalone LNet down first', async () => {
+      const { m, l } = node(release);
+      await l.load({ networks: 'tcp0(eth1)' });
+      await l.configure({ all: true });
+      const r = await l.unload({ unconfigure: true });
+      assert.equal(r.unconfigured, true);
+      assert.deepEqual(await loadedNames(m), []);
+    });
+
+    it('LNet brought up as a dependency of Lustre unloads fully', async () => {
+      const { m, l } = node(release);
+      const ins = await l.load({ module: 'lustre', params: {} });
+      // lnet.ko gets its options from modprobe.d in real life; here lnet is loaded first with them.
+      assert.deepEqual(ins.slice(0, 4).map((i) => i.name), ['libcfs', 'lnet', 'obdclass', 'ptlrpc']);
+      assert.equal(ins.at(-1)!.name, 'lustre');
+      const st = await l.status();
+      assert.equal(st.state, 'up', 'ptlrpc brought LNet up');
+      assert.equal(st.configuredBy, 'lustre');
+      assert.deepEqual(await l.listNids(), ['192.168.207.2@tcp'], 'networks= empty: tcp on the first interface');
+      await assert.rejects(l.unconfigure(), (e: unknown) => (e as { code: string }).code === 'EBUSY' && /Lustre/.test((e as Error).message));
+      const r = await l.unload();
+      assert.ok(r.removed.indexOf('lustre') < r.removed.indexOf('ptlrpc'));
+      assert.ok(r.removed.indexOf('ptlrpc') < r.removed.indexOf('obdclass'));
+      assert.ok(r.removed.indexOf('obdclass') < r.removed.indexOf('lnet'));
+      assert.equal(r.removed.at(-1), 'libcfs');
+      assert.deepEqual(await loadedNames(m), []);
+    });
+
+    it('the wiki case: lnet.ko options from modprobe.d, modprobe lustre, list_nids, lustre_rmmod', async () => {
+      const { m, l } = node(release);
+      await l.load({ networks: 'tcp0(eth1)' });
+      await l.load({ module: 'lustre' });
+      assert.deepEqual(await l.listNids(), ['192.168.207.2@tcp']);
+      await l.unload();
+      assert.deepEqual(await loadedNames(m), []);
+    });
+
+    it('a mounted MGS makes unload refuse and list the devices', async () => {
+      const { m, l } = node(release);
+      await l.load({ networks: 'tcp0(eth1)' });
+      await m.startLustre('mgs');
+      const before = await loadedNames(m);
+      await assert.rejects(l.unload({ unconfigure: true }), (e: unknown) => {
+        assert.ok(e instanceof LnetRefusedError);
+        assert.equal(e.code, 'ERR_LNET_BUSY');
+        assert.deepEqual(e.devices, [
+          '  0 UP osd-zfs MGS-osd MGS-osd_UUID 5',
+          '  1 UP mgs MGS MGS 7',
+          '  2 UP mgc MGC192.168.207.2@tcp c2108a9c-a62f-6626-48e4-68f1caf1bce3 5',
+        ]);
+        assert.match(e.message, /Modules still loaded: /);
+        assert.match(e.message, /umount/);
+        return true;
+      });
+      assert.deepEqual(await loadedNames(m), before, 'nothing was removed');
+      m.stopLustre();
+      await l.unload();
+      assert.deepEqual(await loadedNames(m), []);
+    });
+  });
+}
+
+describe('clear errors', () => {
+  it('LNet not loaded: says to load it', async () => {
+    const { l } = node('2.16');
+    await assert.rejects(l.listNids(), (e: unknown) => (e as { code: string }).code === 'ENODEV' && /hpcnet lnet load/.test((e as Error).message));
+    await assert.rejects(l.configure(), /hpcnet lnet load/);
+  });
+  it('LNet down: says to configure it', async () => {
+    const { l } = node('2.16');
+    await l.load();
+    await assert.rejects(l.nets.show(), (e: unknown) => (e as { code: string }).code === 'ENETDOWN' && /hpcnet lnet configure/.test((e as Error).message));
+  });
+  it('not root: says so', async () => {
+    const m = new MockLnetBackend({ root: false });
+    await assert.rejects(new LNet(m).load(), (e: unknown) => (e as { code: string }).code === 'EPERM' && /needs root/.test((e as Error).message));
+  });
+  it('module missing: says what to install', async () => {
+    const m = new MockLnetBackend({ missingModules: ['lnet'] });
+    await assert.rejects(new LNet(m).load(), (e: unknown) => (e as { code: string }).code === 'ENOENT' && /install the Lustre kernel modules/.test((e as Error).message));
+  });
+  it('nets cannot be edited when Lustre brought LNet up (EINVAL), with the reason', async () => {
+    const { l } = node('2.16');
+    await l.load({ networks: 'tcp0(eth1)' });
+    await l.load({ module: 'lustre' });
+    await assert.rejects(l.nets.del({ net: 'tcp' }), (e: unknown) => (e as { code: string }).code === 'EINVAL' && /lnetctl lnet configure/.test((e as Error).message));
+  });
+  it('bad input is refused before any kernel call', async () => {
+    const { m, l } = node('2.16');
+    await assert.rejects(l.load({ networks: 'tcp0(eth1' }), /missing '\)'/);
+    await assert.rejects(l.routes.add({ net: 'tcp1', gateway: '1.2.3.4@tcp', hop: 0 }), /hop/);
+    assert.equal(m.calls.length, 0);
+  });
+});
+
+describe('kernel errno rules on the mock (reference 1.6/1.7)', () => {
+  it('EEXIST, ENOENT, EHOSTUNREACH, ERANGE and ENOSPC', async () => {
+    const m = new MockLnetBackend({ interfaces: [{ name: 'eth0', ip: '10.0.0.1' }, { name: 'eth1', ip: '10.1.0.1' }, { name: 'ib0', ip: '10.2.0.1' }] });
+    const l = new LNet(m);
+    await l.load();
+    await l.configure();
+    await l.nets.add({ net: 'tcp', interfaces: ['eth0'] });
+    await assert.rejects(l.nets.add({ net: 'tcp', interfaces: ['eth0'] }), { code: 'EEXIST' });
+    await assert.rejects(l.nets.del({ net: 'tcp5' }), { code: 'ENOENT' });
+    await assert.rejects(l.routes.add({ net: 'tcp2', gateway: '10.9.0.1@tcp9' }), { code: 'EHOSTUNREACH' });
+    await assert.rejects(l.nets.add({ net: 'tcp1', interfaces: ['eth1'], cpts: [7] }), { code: 'ERANGE' });
+    await assert.rejects(l.nets.add({ net: 'o2ib', interfaces: ['eth1'] }), { code: 'ENODEV' });
+    await l.nets.add({ net: 'o2ib', interfaces: ['ib0'] });
+    assert.ok((await m.modules()).some((x) => x.name === 'ko2iblnd'), 'the o2ib LND was loaded for the o2ib net');
+    await l.globals.set({ max_interfaces: 16 });
+    assert.deepEqual(await l.listNids(), ['10.0.0.1@tcp', '10.2.0.1@o2ib']);
+  });
+  it('global writes are validated before writing, and ordered to stay valid', async () => {
+    const m = new MockLnetBackend();
+    const l = new LNet(m);
+    await l.load();
+    await l.configure();
+    await assert.rejects(l.globals.set({ response_tracking: 10 }), /response_tracking 10: refused, must be 0-3/);
+    await assert.rejects(l.globals.set({ retry_count: 200 }), /must not exceed transaction_timeout/);
+    assert.ok(!m.calls.some((c) => c.op === 'writeParam'), 'nothing written');
+    // retry_count 300 is only valid once transaction_timeout is raised: the facade writes it second.
+    await l.globals.set({ retry_count: 300, transaction_timeout: 400 });
+    const g = await l.globals.get();
+    assert.equal(g.retry_count, 300);
+    assert.equal(g.transaction_timeout, 400);
+    await l.globals.set({ discovery: 0 });
+    assert.equal(await m.readParam('lnet', 'lnet_peer_discovery_disabled'), '1', 'discovery is stored inverted');
+  });
+  it('ping across a route, and a NID nobody owns times out', async () => {
+    const m = new MockLnetBackend({ interfaces: [{ name: 'eth0', ip: '10.0.0.1' }], remotes: [{ nids: ['10.0.0.2@tcp', '10.5.0.2@tcp5'] }, { nids: ['10.5.0.9@tcp5'] }] });
+    const l = new LNet(m);
+    await l.load();
+    await l.configure();
+    await l.nets.add({ net: 'tcp', interfaces: ['eth0'] });
+    const p = await l.ping('10.0.0.2@tcp');
+    assert.deepEqual(p.ids, ['12345-0@lo', '12345-10.0.0.2@tcp', '12345-10.5.0.2@tcp5']);
+    await assert.rejects(l.ping('10.5.0.9@tcp5'), { code: 'EHOSTUNREACH' });
+    await l.routes.add({ net: 'tcp5', gateway: '10.0.0.2@tcp' });
+    assert.equal((await l.ping('10.5.0.9@tcp5')).primaryNid, '10.5.0.9@tcp5');
+    await assert.rejects(l.ping('10.0.0.77@tcp'), { code: 'ETIMEDOUT' });
+  });
+});
