@@ -124,13 +124,13 @@ export function diffTopology(reference: Fabric, current: Fabric): TopologyDiff {
   const sameEnd = (x: { node: string; port: number }, y: { node: string; port: number }) => x.node === y.node && x.port === y.port;
   const usedExtra = new Set<Ends>();
   const stillMissing: Ends[] = [];
+  const sameNodes = (x: Ends, m: Ends) => (x.a.node === m.a.node && x.b.node === m.b.node) || (x.a.node === m.b.node && x.b.node === m.a.node);
+  const sharesEnd = (x: Ends, m: Ends) => sameEnd(x.a, m.a) || sameEnd(x.a, m.b) || sameEnd(x.b, m.a) || sameEnd(x.b, m.b);
   for (const m of missing) {
-    let e = extra.find((x) => !usedExtra.has(x) && (sameEnd(x.a, m.a) || sameEnd(x.a, m.b) || sameEnd(x.b, m.a) || sameEnd(x.b, m.b)));
-    if (!e) {
-      e = extra.find(
-        (x) => !usedExtra.has(x) && ((x.a.node === m.a.node && x.b.node === m.b.node) || (x.a.node === m.b.node && x.b.node === m.a.node)),
-      );
-    }
+    // Prefer a new link between the same two nodes that keeps one end (a cable moved to another port of
+    // the same switch), then the same two nodes, then any link keeping one end.
+    const free = extra.filter((x) => !usedExtra.has(x));
+    const e = free.find((x) => sharesEnd(x, m) && sameNodes(x, m)) ?? free.find((x) => sameNodes(x, m)) ?? free.find((x) => sharesEnd(x, m));
     if (e) {
       usedExtra.add(e);
       d.movedLinks.push({ reference: orient(dlRef(m), dlCur(e)), current: orientCur(dlCur(e), dlRef(m)) });

@@ -226,8 +226,10 @@ export function readIbnetdiscover(text: string, opts: ReadTopologyOptions = {}):
   const fab = b.build();
   const byId = new Map(fab.nodes.map((n) => [n.id, n]));
   for (const p of ports) {
+    if (!idToNode.has(p.remoteId)) fail(p.line, `link to "${p.remoteId}", which is not declared in the file`);
+  }
+  for (const p of ports) {
     const remote = idToNode.get(p.remoteId);
-    if (!remote) fail(p.line, `link to "${p.remoteId}", which is not declared in the file`);
     const rnode = byId.get(remote!.id)!;
     if (p.remotePort > rnode.numPorts) fail(p.line, `"${p.remoteId}" has ${rnode.numPorts} ports, no port ${p.remotePort}`);
     const back = declared.get(`${remote!.id}/${p.remotePort}`);
