@@ -1,0 +1,170 @@
+/**
+ * Output of net/route/routing/peer/ping/stats/global show and export,
+ * compared with the verbatim example documents of reference lnet.md 4.2
+ * (test/lnet/fixtures/reference-examples.ts). The mock is put in the state
+ * the examples describe (their values are synthetic).
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parse } from 'yaml';
+import { LNet } from '../../../lib/lnet/facade.js';
+import { emit, errorDoc, globalDoc, netsDoc, peerListDoc, peersDoc, pingDoc, routesDoc, routingDoc, statsDoc } from '../../../lib/lnet/format.js';
+import { MockLnetBackend } from '../../../lib/lnet/mock-backend.js';
+import type { LnetRelease } from '../../../lib/lnet/types.js';
+import * as ref from '../fixtures/reference-examples.js';
+
+/** The examples' node: eth0 192.168.1.10 on tcp, a gateway/peer 192.168.1.1@tcp that also has 10.0.0.1@o2ib. */
+async function exampleNode(release: LnetRelease, cpts = 2): Promise<{ m: MockLnetBackend; l: LNet }> {
+  const m = new MockLnetBackend({ release, cpts, interfaces: [{ name: 'eth0', ip: '192.168.1.10' }], remotes: [{ nids: ['192.168.1.1@tcp', '10.0.0.1@o2ib'] }] });
+  const l = new LNet(m);
+  await l.load({ networks: 'tcp(eth0)' });
+  await l.configure({ all: true });
+  return { m, l };
+}
+
+/** Lines of `text` between the line equal to `from` (inclusive) and the first line matching `until` (exclusive). */
+function block(text: string, from: string, until: RegExp): string {
+  const lines = text.split('\n');
+  const i = lines.indexOf(from);
+  assert.ok(i >= 0, `'${from}' not found in:\n${text}`);
+  let j = i + 1;
+  while (j < lines.length && !until.test(lines[j]!)) j++;
+  return lines.slice(i, j).join('\n') + '\n';
+}
+
+describe('net show (reference 4.2)', () => {
+  it('2.15 (ioctl, cYAML) equals the example', async () => {
+    const { l } = await exampleNode('2.15');
+    assert.equal(emit(netsDoc(await l.nets.show(), 0), (await l.style()).style), ref.netShowCyaml);
+  });
+  it('2.16 (netlink, libyaml indent 6) equals the example', async () => {
+    const { l } = await exampleNode('2.16');
+    assert.equal(emit(netsDoc(await l.nets.show(), 0), (await l.style()).style), ref.netShowNetlink);
+  });
+  it('-v adds statistics, tunables, lnd tunables, dev cpt and CPT in the example order and indentation', async () => {
+    const { m, l } = await exampleNode('2.15');
+    m.netsState[1]!.nis[0]!.stats = { send_count: 11, recv_count: 20, drop_count: 0 };
+    const text = emit(netsDoc(await l.nets.show({ verbose: 1 }), 1), 'cyaml');
+    const tcpNi = text.slice(text.indexOf('        - nid: 192.168.1.10@tcp'));
+    const after = tcpNi.split('\n').slice(4).join('\n'); // after nid, status, interfaces, 0: eth0
+    assert.equal(after, ref.netShowV1Fragment);
+  });
+  it('-v on lo: empty lnd tunables, zero tunables, dev cpt -1', async () => {
+    const { l } = await exampleNode('2.15');
+    const text = emit(netsDoc(await l.nets.show({ verbose: 1 }), 1), 'cyaml');
+    const lo = block(text, '        - nid: 0@lo', /^    - net type/);
+    assert.match(lo, /\n          lnd tunables:\n          dev cpt: -1\n/);
+    assert.match(lo, /\n          tunables:\n              peer_timeout: 0\n              peer_credits: 0\n              peer_buffer_credits: 0\n              credits: 0\n/);
+  });
+  it('-v 2 inserts sent_stats, received_stats, dropped_stats and health stats after statistics', async () => {
+    const { l } = await exampleNode('2.15');
+    const text = emit(netsDoc(await l.nets.show({ verbose: 2 }), 2), 'cyaml');
+    const ni = text.slice(text.indexOf('        - nid: 192.168.1.10@tcp'));
+    const frag = ref.netShowV2Fragment.split('\n');
+    // The example writes the sent_stats block in full, then abbreviates received/dropped as {put, get, ...}.
+    const sentBlock = frag.slice(0, 6).join('\n').replace(/put: 5/, 'put: 0').replace(/get: 3/, 'get: 0') + '\n';
+    assert.ok(ni.includes(sentBlock), `sent_stats block:\n${ni}`);
+    const health = frag.slice(frag.indexOf('          health stats:'), frag.indexOf('          health stats:') + 11).join('\n') + '\n';
+    assert.ok(ni.includes(health), 'health stats block equals the example');
+    const keys = ni.split('\n').filter((x) => /^ {10}\S/.test(x)).map((x) => x.trim().replace(/:.*$/, ''));
+    assert.deepEqual(keys, ['status', 'interfaces', 'statistics', 'sent_stats', 'received_stats', 'dropped_stats', 'health stats', 'tunables', 'lnd tunables', 'dev cpt', 'CPT']);
+    assert.ok(/received_stats:\n {14}put: 0\n {14}get: 0\n {14}reply: 0\n {14}ack: 0\n {14}hello: 0\n/.test(ni));
+  });
+  it('-v 4 inserts udsp info right after statistics', async () => {
+    const { l } = await exampleNode('2.15');
+    const text = emit(netsDoc(await l.nets.show({ verbose: 4 }), 4), 'cyaml');
+    assert.match(text, /drop_count: 0\n {10}udsp info:\n {14}net priority: -1\n {14}nid priority: -1\n {10}sent_stats:/);
+  });
+  it('the netlink and cYAML forms carry the same data', async () => {
+    const a = await exampleNode('2.15');
+    const b = await exampleNode('2.16');
+    for (const v of [0, 1, 2, 4]) {
+      assert.deepEqual(parse(emit(netsDoc(await b.l.nets.show({ verbose: v }), v), 'netlink')), parse(emit(netsDoc(await a.l.nets.show({ verbose: v }), v), 'cyaml')));
+    }
+  });
+});
+
+describe('route, routing, peer, ping, stats, global (reference 4.2)', () => {
+  it('route show and route show -v', async () => {
+    const { l } = await exampleNode('2.15');
+    await l.routes.add({ net: 'tcp1', gateway: '192.168.1.1@tcp' });
+    const [plain, verbose] = ref.routeShow.split('---- with -v:\n');
+    assert.equal(emit(routesDoc(await l.routes.show(), 0), 'cyaml'), plain);
+    assert.equal(emit(routesDoc(await l.routes.show({ verbose: 1 }), 1), 'cyaml'), verbose);
+  });
+  it('routing show', async () => {
+    const { l } = await exampleNode('2.15', 1);
+    assert.equal(emit(routingDoc(await l.routing()), 'cyaml'), ref.routingShow);
+  });
+  it('peer show, peer show -v, peer list', async () => {
+    const { m, l } = await exampleNode('2.15');
+    await l.peers.add({ primaryNid: '192.168.1.1@tcp', nids: ['10.0.0.1@o2ib'] });
+    const [plain, vpart] = ref.peerShow.split('---- -v per peer ni:\n');
+    assert.equal(emit(peersDoc(await l.peers.show(), 0), 'cyaml'), plain);
+    const perNi = vpart!.split('---- -v 2')[0]!;
+    const creditLines = perNi.split('\n').slice(0, 7);
+    m.peerCredits.set('192.168.1.1@tcp', Object.fromEntries(creditLines.map((x) => [x.trim().split(':')[0]!, Number(x.split(':')[1])])));
+    const v1 = emit(peersDoc(await l.peers.show({ verbose: 1 }), 1), 'cyaml');
+    assert.ok(v1.includes('          state: up\n' + perNi), `-v lines follow state:\n${v1}`);
+    const health = '          health stats:' + vpart!.split('          health stats:')[1]!;
+    assert.ok(emit(peersDoc(await l.peers.show({ verbose: 2 }), 2), 'cyaml').includes(health));
+    assert.equal(emit(peerListDoc(await l.peers.list()), 'cyaml'), ref.peerList);
+  });
+  it('ping: cYAML on 2.15, 0@lo filtered out', async () => {
+    const m = new MockLnetBackend({ release: '2.15', interfaces: [{ name: 'eth0', ip: '192.168.1.10' }], remotes: [{ nids: ['192.168.1.1@tcp'] }] });
+    const l = new LNet(m);
+    await l.load({ networks: 'tcp(eth0)' });
+    await l.configure({ all: true });
+    assert.equal(emit(pingDoc([await l.ping('192.168.1.1@tcp')]), 'cyaml'), ref.ping);
+  });
+  it('stats show: all keys in master order; 2.15 and 2.16 lack the master-only resend keys', async () => {
+    for (const release of ['master', '2.16', '2.15']) {
+      const { m, l } = await exampleNode(release);
+      Object.assign(m.counters, { msgs_max: 2, send_count: 89, recv_count: 88, send_length: 4096, recv_length: 8192 });
+      const want = release === 'master' ? ref.statsShow : ref.statsShow.replace(/ {4}(failed|successful)_resends: 0\n/g, '');
+      assert.equal(emit(statsDoc(await l.stats.show()), 'cyaml'), want, release);
+    }
+  });
+  it('global show', async () => {
+    const { l } = await exampleNode('2.16');
+    await l.globals.set({ max_interfaces: 200 });
+    assert.equal(emit(globalDoc(await l.globals.get()), 'cyaml'), ref.globalShow);
+  });
+  it('error reports in both styles', () => {
+    assert.equal(errorDoc('add', 'net', 17, 'cannot add LNet NI', 'netlink'), '---\nadd:\n-     net:\n      errno: -17\n      descr: ! "cannot add LNet NI"\n...\n');
+    assert.equal(errorDoc('show', 'net', 100, 'Network is down', 'cyaml'), 'show:\n    - net:\n          errno: -100\n          descr: "Network is down"\n');
+  });
+});
+
+describe('export (reference 4.2)', () => {
+  async function backupNode(release: LnetRelease): Promise<LNet> {
+    const { l } = await exampleNode(release);
+    await l.routes.add({ net: 'tcp1', gateway: '192.168.1.1@tcp' });
+    await l.peers.add({ primaryNid: '192.168.1.1@tcp', nids: ['10.0.0.1@o2ib'] });
+    await l.globals.set({ max_interfaces: 200 });
+    return l;
+  }
+  it('export --backup on the ioctl path equals the example', async () => {
+    const l = await backupNode('2.15');
+    const globalBody = ref.globalShow.split('\n').slice(3).join('\n'); // after global:, numa_range, max_interfaces
+    const want = ref.exportBackup.replace('    ... (same keys as global show)\n', globalBody);
+    assert.equal(await l.export({ backup: true }), want);
+  });
+  it('2.16: net, route and peer in netlink style, the rest in cYAML, same data', async () => {
+    const a = await backupNode('2.15');
+    const b = await backupNode('2.16');
+    const tb = await b.export({ backup: true });
+    assert.match(tb, /^net:\n-     net type: tcp\n/);
+    assert.match(tb, /\nrouting:\n    enable: 0\nbuffers:\n    tiny: 512\n/);
+    assert.match(tb, /\npeer:\n-     primary nid: 192.168.1.1@tcp\n/);
+    assert.deepEqual(parse(tb), parse(await a.export({ backup: true })));
+  });
+  it('full export: sections in order net (-v 2), route (-v), routing, buffers, peer (-v 2), global', async () => {
+    const l = await backupNode('2.15');
+    const text = await l.export();
+    const tops = text.split('\n').filter((x) => /^\S/.test(x));
+    assert.deepEqual(tops, ['net:', 'route:', 'routing:', 'buffers:', 'peer:', 'global:']);
+    assert.match(text, /health stats:/);
+    assert.match(text, /state: up\n {6}type: single-hop/);
+  });
+});
