@@ -1,0 +1,115 @@
+/**
+ * The native handle on this host's real kernel, read-only: a generic
+ * netlink round trip to the controller (family "nlctrl", which every Linux
+ * kernel has), the absent "lnet" family, /dev/lnet missing, argument abuse,
+ * close semantics, V1 packing rules (reference 1.4) and use from a
+ * worker_thread that exits on its own.
+ */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { test } from 'node:test';
+import { Worker } from 'node:worker_threads';
+import { loadLnetNative } from '../../../lib/native/loader.js';
+import { packV1 } from '../../../lib/lnet/kernel/abi.js';
+import { LnetError, openLnetKernel } from '../../../lib/lnet/kernel/index.js';
+import { checkReplies, familyRequest, GENL_ID_CTRL, CTRL_CMD_GETFAMILY, parseFamily } from '../../../lib/lnet/kernel/netlink.js';
+
+const native = loadLnetNative();
+
+test('generic netlink round trip through libnl: the controller describes itself (nlctrl = 0x10, group notify)', async () => {
+  const h = new native.LnetHandle();
+  try {
+    const r = await h.nlRequest(GENL_ID_CTRL, CTRL_CMD_GETFAMILY, 1, 0, familyRequest('nlctrl'));
+    // The request went out framed by libnl: REQUEST|ACK, our port.
+    assert.equal(r.request.readUInt16LE(6), 0x5);
+    assert.equal(r.request.readUInt32LE(12), await h.nlPort());
+    const msgs = checkReplies(r.replies, 'CTRL_CMD_GETFAMILY');
+    const fam = parseFamily(msgs[0]!);
+    assert.equal(fam.id, 0x10);
+    assert.equal(fam.name, 'nlctrl');
+    assert.ok('notify' in fam.groups);
+    assert.ok(fam.ops.some((o) => o.id === CTRL_CMD_GETFAMILY));
+  } finally {
+    h.close();
+  }
+});
+
+test('an unknown family is ENOENT from the kernel; the layer reports no netlink and the ioctl layout it falls back to', { skip: existsSync('/dev/lnet') ? 'a real LNet is present' : false }, async () => {
+  await using k = openLnetKernel();
+  const info = await k.info();
+  assert.equal(info.netlink, undefined);
+  assert.equal(info.release, '2.15');
+  assert.equal(info.releaseSource, 'no-netlink-family');
+  assert.equal(info.transports.configure, 'ioctl');
+  await assert.rejects(k.netlink.request('NETS', 0x300), (e: unknown) => e instanceof LnetError && e.code === 'ENOENT' && /failed to resolve Netlink family id/.test(e.message));
+  // /dev/lnet absent: ENOENT from open(), not mistaken for the end of the NID list.
+  await assert.rejects(k.listNids(), (e: unknown) => e instanceof LnetError && e.code === 'ENOENT' && e.syscall === 'open' && !e.isKernelRefusal && /modules may not be loaded/.test(e.message));
+  assert.deepEqual(k.lastTransport, { op: 'listNids', transport: 'ioctl' });
+});
+
+test('argument abuse throws TypeError/RangeError synchronously, never crashes', () => {
+  const h = new native.LnetHandle();
+  const any = h as unknown as Record<string, (...a: unknown[]) => unknown>;
+  assert.throws(() => any['ioctl']!('op', 'x', Buffer.alloc(8)), TypeError);
+  assert.throws(() => any['ioctl']!('op', 1, 'not a buffer'), TypeError);
+  assert.throws(() => any['ioctl']!('op', 1, Buffer.alloc(4)), RangeError);
+  assert.throws(() => any['ioctl']!('op', 1, Buffer.alloc(128), [[124, 0, 0]]), RangeError);
+  assert.throws(() => any['ioctl']!('op', 1, Buffer.alloc(128), [[0, 1, 0]], []), RangeError);
+  assert.throws(() => any['nlRequest']!(0x10000, 1, 1, 0, Buffer.alloc(0)), RangeError);
+  assert.throws(() => any['readFile']!(42), TypeError);
+  assert.throws(() => any['writeFile']!('/x', 'a\0b'), TypeError);
+  assert.throws(() => native.buildRequest(1, 300, 0, 0, Buffer.alloc(0), 0, 0), RangeError);
+  h.close();
+});
+
+test('close(): idempotent, later calls reject with ERR_CLOSED; LnetKernel.close waits for calls in flight', async () => {
+  const h = new native.LnetHandle();
+  h.close();
+  h.close();
+  await assert.rejects(h.readFile('/proc/self/stat'), { code: 'ERR_CLOSED' });
+  const k = openLnetKernel();
+  const p = k.modules.readParamRaw('lnet', 'networks').catch((e: unknown) => e);
+  await k.close();
+  assert.ok((await p) instanceof LnetError, 'the call in flight settled before close returned');
+  await assert.rejects(k.listNids(), { code: 'ERR_CLOSED' });
+});
+
+test('V1 packing: ioc_len = 128 + round8(l1) + round8(l2), NUL-terminated inline buffers, pointers into the bulk', () => {
+  const { arg, patches } = packV1({ count: 3, flags: 1 }, 'tcp', 'abcdefghij');
+  assert.equal(arg.buf.readUInt32LE(0), 128 + 8 + 16);
+  assert.equal(arg.buf.readUInt32LE(4), 0x0001000a);
+  assert.equal(arg.buf.length, 152);
+  assert.equal(arg.u32('ioc_inllen1'), 4);
+  assert.equal(arg.u32('ioc_inllen2'), 11);
+  assert.equal(arg.buf.toString('latin1', 128, 132), 'tcp\0');
+  assert.equal(arg.buf.toString('latin1', 136, 147), 'abcdefghij\0');
+  assert.deepEqual(patches, [[72, 0, 128], [88, 0, 136]]);
+  assert.equal(arg.u32('ioc_count'), 3);
+  assert.equal(arg.u32('ioc_flags'), 1);
+  const bare = packV1({});
+  assert.equal(bare.arg.buf.length, 128);
+  assert.equal(bare.arg.buf.readUInt32LE(0), 128);
+  assert.deepEqual(bare.patches, []);
+  assert.throws(() => packV1({}, Buffer.from('no-nul')), RangeError);
+});
+
+test('works in a worker_thread and the worker exits on its own with a handle left open', async () => {
+  const url = new URL('../../../lib/lnet/kernel/index.js', import.meta.url).href;
+  const code = `
+    const { parentPort } = require('node:worker_threads');
+    import(${JSON.stringify(url)}).then(async (m) => {
+      const k = m.openLnetKernel();
+      const fam = await k.netlink.family();
+      const r = await k.modules.readParamRaw('nosuchmodule', 'x').catch((e) => e.code);
+      parentPort.postMessage({ fam: fam === undefined ? 'none' : fam.name, r });
+      // deliberately not closed: the environment cleanup hook must free it
+    });`;
+  const w = new Worker(code, { eval: true });
+  const msg = await new Promise((resolve, reject) => {
+    w.once('message', resolve);
+    w.once('error', reject);
+  });
+  assert.deepEqual(msg, { fam: existsSync('/dev/lnet') ? 'lnet' : 'none', r: 'ENOENT' });
+  const exitCode = await new Promise((resolve) => w.once('exit', resolve));
+  assert.equal(exitCode, 0);
+});
