@@ -512,7 +512,7 @@ export function parseLnetConfig(text: string, source = 'document'): LnetConfig {
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true, prettyErrors: false });
   const ctx = new Ctx(lc);
-  for (const e of doc.errors) ctx.problems.push({ ...(e.linePos ? { line: e.linePos[0].line } : {}), key: '(yaml)', message: e.message.split('\n')[0]! });
+  for (const e of doc.errors) ctx.problems.push({ line: lc.linePos(e.pos[0]).line, key: '(yaml)', message: e.message.split('\n')[0]! });
   if (ctx.problems.length) throw new LnetConfigError(ctx.problems, source);
   const cfg: LnetConfig = {};
   const root = doc.contents as Node | null;
