@@ -219,8 +219,11 @@ export class NetlinkTransport {
     await this.request('ROUTES', NLM_F.CREATE, { body: [item], group: 'route' });
   }
 
-  async routeDel(r: { net: string; gateway: string }): Promise<void> {
-    await this.request('ROUTES', 0, { body: [{ net: r.net, gateway: r.gateway }], group: 'route' });
+  /** `lnetctl route del --net X [--gateway Y]`: without a gateway, every route to the net. */
+  async routeDel(r: { net: string; gateway?: string }): Promise<void> {
+    const item: Record<string, YamlValue> = { net: r.net };
+    if (r.gateway !== undefined) item['gateway'] = r.gateway;
+    await this.request('ROUTES', 0, { body: [item], group: 'route' });
   }
 
   // --- LNET_CMD_PEERS ----------------------------------------------------------------------

@@ -26,7 +26,7 @@ import { loadLnetNative, type LnetNativeHandle } from '../../native/loader.js';
 import type { AbiRelease } from './abi.js';
 import { LnetError } from './errors.js';
 import { NetlinkTransport, type NetAddSpec } from './genl.js';
-import { IoctlTransport, LNET_PID_ANY, type AddLocalNiSpec, type NidInput, nidString, nid4 } from './ioctl.js';
+import { IoctlTransport, LNET_PID_ANY, type AddLocalNiSpec, type LndTunables, type NidInput, nidString, nid4 } from './ioctl.js';
 import { ModuleTransport } from './modules.js';
 import { LNET_CMD, type DumpObject, type DumpValue, type GenlFamily, type LnetCmdName } from './netlink.js';
 
@@ -268,10 +268,12 @@ export class LnetKernel implements AsyncDisposable {
         }
         for (const n of s.nids ?? []) targets.push({ nid: n });
         for (const t of targets) {
+          const lnd = lndTunablesFor(nid4(t.nid), s.lndTunables);
           await this.ioctl.addLocalNi({
             ...t,
             ...(s.cpts ? { cpts: s.cpts } : {}),
             tunables: { ...(s.tunables ?? {}) },
+            ...(lnd ? { lndTunables: lnd } : {}),
           });
         }
       },
@@ -298,7 +300,7 @@ export class LnetKernel implements AsyncDisposable {
     );
   }
 
-  delRoute(r: { net: string; gateway: string }): Promise<void> {
+  delRoute(r: { net: string; gateway?: string }): Promise<void> {
     return this.auto(
       'delRoute',
       () => this.netlink.routeDel(r),
@@ -397,6 +399,15 @@ export class LnetKernel implements AsyncDisposable {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
+}
+
+/** LND tunables given as key/value pairs (netlink style) for the ioctl struct of the NI's LND. */
+function lndTunablesFor(nid: bigint, rec: Record<string, number> | undefined): LndTunables | undefined {
+  if (!rec || Object.keys(rec).length === 0) return undefined;
+  const type = Number((nid >> 48n) & 0xffn);
+  if (type === 2) return { lnd: 'socklnd', ...rec };
+  if (type === 5) return { lnd: 'o2iblnd', ...rec };
+  return undefined;
 }
 
 function splitPid(target: string): { nid: NidInput; pid: number | undefined } {

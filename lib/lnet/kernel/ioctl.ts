@@ -355,6 +355,11 @@ export class IoctlTransport {
     return {};
   }
 
+  /** Every local NI (GET_LOCAL_NI from index 0 until ENOENT). */
+  listLocalNis(): Promise<LocalNiRecord[]> {
+    return untilEnoent((i) => this.getLocalNi(i));
+  }
+
   /** IOC_LIBCFS_GET_LOCAL_NI_MSG_STATS (ioc_len exactly 72): message counts of the NI at `index`. */
   async getLocalNiMsgStats(index: number): Promise<{ sent: MsgCounts; received: MsgCounts; dropped: MsgCounts }> {
     const m = dlc('lnet_ioctl_element_msg_stats');
