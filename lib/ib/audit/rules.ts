@@ -47,13 +47,18 @@ export interface Rule {
 // ---------------------------------------------------------------------------
 // helpers
 
+/** A directed route as the diag tools write it (smpquery -D): "0" for the local node, then the out-ports. */
+export function drText(path: readonly number[]): string {
+  return ['0', ...path].join(',');
+}
+
 function nodeRef(n: FabricNode): { guid: string; description: string } {
   return { guid: formatGuid(n.guid), description: displayName(n) };
 }
 
 function where(ctx: RuleContext, n: FabricNode): string {
   const parts: string[] = [];
-  if (n.drPath) parts.push(`DR path ${n.drPath.length ? n.drPath.join(',') : '(local)'}`);
+  if (n.drPath) parts.push(`DR path ${drText(n.drPath)}`);
   const linked = n.ports.filter((p) => p.remote).slice(0, 2);
   for (const p of linked) {
     const r = ctx.index.node(p.remote!.node);
@@ -617,7 +622,7 @@ const discoveryError: Rule = {
         rule: 'discovery-error' as const,
         node: n ? nodeRef(n) : null,
         port: e.port ?? null,
-        message: `${e.kind}: ${e.message}${e.drPath ? ` (DR path ${e.drPath.join(',')})` : ''}`,
+        message: `${e.kind}: ${e.message}${e.drPath ? ` (DR path ${drText(e.drPath)})` : ''}`,
       };
     });
   },
