@@ -36,6 +36,7 @@ import type {
   RoutingInfo,
   SettableGlobalKey,
 } from './types.js';
+import { STATS_KEYS } from './types.js';
 
 /** Module catalog: name, directory under extra/kernel, direct dependencies. */
 const CATALOG: Record<string, { dir: string; deps: string[] }> = {
@@ -163,34 +164,6 @@ export interface MockCall {
   error?: string;
 }
 
-const STATS_KEYS = [
-  'msgs_alloc',
-  'msgs_max',
-  'rst_alloc',
-  'errors',
-  'send_count',
-  'resend_count',
-  'response_timeout_count',
-  'local_interrupt_count',
-  'local_dropped_count',
-  'local_aborted_count',
-  'local_no_route_count',
-  'local_timeout_count',
-  'local_error_count',
-  'remote_dropped_count',
-  'remote_error_count',
-  'remote_timeout_count',
-  'network_timeout_count',
-  'failed_resends',
-  'successful_resends',
-  'recv_count',
-  'route_count',
-  'drop_count',
-  'send_length',
-  'recv_length',
-  'route_length',
-  'drop_length',
-];
 /** Keys the 2.15/2.16 kernels do not have (master only, reference 4.2). */
 const MASTER_ONLY_STATS = new Set(['failed_resends', 'successful_resends']);
 

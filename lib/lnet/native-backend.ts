@@ -33,17 +33,11 @@ import type {
   RouteSpec,
   RoutingInfo,
 } from './types.js';
+import { STATS_KEYS } from './types.js';
 
 /** Where `lctl dl` and `lnetctl global show` find their files (cfs_get_param_paths). */
 const DEVICE_FILES = ['/sys/fs/lustre/devices', '/sys/kernel/debug/lustre/devices', '/proc/fs/lustre/devices'];
 const LND_TIMEOUT_FILES = ['/sys/kernel/debug/lnet/lnet_lnd_timeout', '/sys/fs/lustre/lnet_lnd_timeout', '/proc/fs/lustre/lnet_lnd_timeout', '/sys/fs/lnet/lnet_lnd_timeout'];
-/** lnetctl stats show order. */
-const STATS_ORDER = [
-  'msgs_alloc', 'msgs_max', 'rst_alloc', 'errors', 'send_count', 'resend_count', 'response_timeout_count', 'local_interrupt_count',
-  'local_dropped_count', 'local_aborted_count', 'local_no_route_count', 'local_timeout_count', 'local_error_count', 'remote_dropped_count',
-  'remote_error_count', 'remote_timeout_count', 'network_timeout_count', 'failed_resends', 'successful_resends', 'recv_count', 'route_count',
-  'drop_count', 'send_length', 'recv_length', 'route_length', 'drop_length',
-];
 const MSG_KEYS = ['put', 'get', 'reply', 'ack', 'hello'];
 
 function num(v: DumpValue | undefined, d = 0): number {
@@ -443,7 +437,7 @@ export class NativeLnetBackend implements LnetBackend {
   async stats(): Promise<Counters> {
     const c = await this.kernel().ioctl.getStats();
     const out: Counters = {};
-    for (const k of STATS_ORDER) if (c[k] !== undefined) out[k] = c[k]!;
+    for (const k of STATS_KEYS) if (c[k] !== undefined) out[k] = c[k]!;
     for (const [k, v] of Object.entries(c)) if (!(k in out)) out[k] = v;
     return out;
   }

@@ -202,3 +202,12 @@ export type GlobalKey = (typeof GLOBAL_KEYS)[number];
 export type SettableGlobalKey = Exclude<GlobalKey, 'lnd_timeout'>;
 /** Every global; lnd_timeout is absent when the kernel does not expose it (debugfs not mounted). */
 export type Globals = Record<SettableGlobalKey, number> & { lnd_timeout?: number };
+
+/** Global counter keys in the order `lnetctl stats show` prints them (master; 2.15/2.16 lack the *_resends keys). */
+export const STATS_KEYS = [
+  'msgs_alloc', 'msgs_max', 'rst_alloc', 'errors', 'send_count', 'resend_count', 'response_timeout_count',
+  'local_interrupt_count', 'local_dropped_count', 'local_aborted_count', 'local_no_route_count', 'local_timeout_count',
+  'local_error_count', 'remote_dropped_count', 'remote_error_count', 'remote_timeout_count', 'network_timeout_count',
+  'failed_resends', 'successful_resends', 'recv_count', 'route_count', 'drop_count',
+  'send_length', 'recv_length', 'route_length', 'drop_length',
+] as const;
