@@ -1,0 +1,224 @@
+/*
+ * Test client for the LNet emulator: does what lctl/lnetctl/modprobe do at
+ * the libc level (open/ioctl on /dev/lnet with the reference's struct layouts,
+ * raw generic netlink through libnl, libkmod module loading, sysfs text), and
+ * prints results as "rc=<n> errno=<n>" plus data lines, so tests can assert
+ * the kernel ABI behaviour. Built by the tests with cc; runs under the
+ * emulator's LD_PRELOAD.
+ *
+ *   client ioctl NR HEXSTRUCT [BULKSIZE]   raw ioctl (cmd built from nr), prints struct + bulk hex
+ *   client ioctl-cmd HEXCMD HEXSTRUCT       raw ioctl with an explicit command value
+ *   client configure FLAGS | unconfigure | list-nids
+ *   client add-ni NET-NID-HEX IFNAME | del-ni NID-HEX
+ *   client ping NID-HEX TIMEOUT_MS CAP
+ *   client peer-list SIZE
+ *   client hold-dev SECONDS                 open /dev/lnet, sleep, close
+ *   client nl HEXMSG                        send one netlink message (libnl socket), print reply datagrams hex
+ *   client nl-resolve FAMILY [GROUP]        genl_ctrl_resolve / genl_ctrl_resolve_grp (libnl-genl)
+ *   client read PATH | write PATH TEXT     sysfs-style text I/O (write includes the NUL, as lnetctl)
+ *   client kmod-probe NAME [OPTIONS] | kmod-remove NAME | kmod-list
+ *   client ifaddrs
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <libkmod.h>
+#include <netlink/genl/ctrl.h>
+#include <netlink/genl/genl.h>
+#include <netlink/msg.h>
+#include <netlink/netlink.h>
+#include <netlink/socket.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+static int hexval(char c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1; }
+static size_t unhex(const char *s, unsigned char *out, size_t cap) {
+  size_t n = 0;
+  while (s[0] && s[1] && n < cap) {
+    out[n++] = (unsigned char)(hexval(s[0]) << 4 | hexval(s[1]));
+    s += 2;
+  }
+  return n;
+}
+static void puthex(const char *tag, const unsigned char *p, size_t n) {
+  printf("%s=", tag);
+  for (size_t i = 0; i < n; i++) printf("%02x", p[i]);
+  printf("\n");
+}
+static int result(int rc) {
+  printf("rc=%d errno=%d\n", rc, rc < 0 ? errno : 0);
+  return 0;
+}
+
+static int dev(void) {
+  int fd = open("/dev/lnet", O_RDWR | O_CLOEXEC);
+  if (fd < 0) {
+    printf("open errno=%d\n", errno);
+    exit(0);
+  }
+  return fd;
+}
+
+static unsigned char buf[256 * 1024];
+static unsigned char bulk[256 * 1024];
+
+int main(int argc, char **argv) {
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  if (argc < 2) return 2;
+  const char *cmd = argv[1];
+  if (!strcmp(cmd, "ioctl") || !strcmp(cmd, "ioctl-cmd")) {
+    unsigned long req = !strcmp(cmd, "ioctl") ? (0xc0000000ul | (unsigned long)(strtoul(argv[2], 0, 0) >= 81 ? 184 : 8) << 16 | 'e' << 8 | strtoul(argv[2], 0, 0))
+                                              : strtoul(argv[2], 0, 16);
+    size_t n = unhex(argv[3], buf, sizeof(buf));
+    size_t bn = argc > 4 ? strtoul(argv[4], 0, 0) : 0;
+    /* user pointers the callers need: ping_buf (ping/discover @40), prcfg_bulk (peer @40) */
+    int nr = (int)(req & 0xff);
+    if (bn && (nr == 62 || nr == 77 || nr == 100 || nr == 94)) {
+      void *p = bulk;
+      memcpy(buf + 40, &p, 8);
+    }
+    int fd = dev();
+    int rc = ioctl(fd, req, buf);
+    result(rc);
+    puthex("data", buf, n);
+    if (bn) puthex("bulk", bulk, bn);
+    close(fd);
+    return 0;
+  }
+  if (!strcmp(cmd, "hold-dev")) {
+    int fd = dev();
+    printf("opened\n");
+    sleep((unsigned)atoi(argv[2]));
+    close(fd);
+    return 0;
+  }
+  if (!strcmp(cmd, "nl")) {
+    struct nl_sock *sk = nl_socket_alloc();
+    if (nl_connect(sk, NETLINK_GENERIC) < 0) {
+      printf("connect failed\n");
+      return 1;
+    }
+    int one = 1;
+    setsockopt(nl_socket_get_fd(sk), SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
+    size_t n = unhex(argv[2], buf, sizeof(buf));
+    struct nlmsghdr *h = (struct nlmsghdr *)buf;
+    h->nlmsg_pid = nl_socket_get_local_port(sk);
+    if (argc > 3) h->nlmsg_seq = (uint32_t)strtoul(argv[3], 0, 0);
+    int fd = nl_socket_get_fd(sk);
+    ssize_t s = send(fd, buf, n, 0);
+    printf("sent=%zd port=%u\n", s, nl_socket_get_local_port(sk));
+    for (;;) {
+      struct timeval tv = {2, 0};
+      setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+      ssize_t r = recv(fd, bulk, sizeof(bulk), 0);
+      if (r <= 0) break;
+      puthex("dgram", bulk, (size_t)r);
+      /* stop after DONE or ERROR */
+      size_t off = 0;
+      int last = 0;
+      while (off + 16 <= (size_t)r) {
+        struct nlmsghdr *m = (struct nlmsghdr *)(bulk + off);
+        if (m->nlmsg_len < 16) break;
+        last = m->nlmsg_type;
+        off += NLMSG_ALIGN(m->nlmsg_len);
+      }
+      if (last == NLMSG_DONE || last == NLMSG_ERROR) break;
+    }
+    nl_socket_free(sk);
+    return 0;
+  }
+  if (!strcmp(cmd, "nl-resolve")) {
+    struct nl_sock *sk = nl_socket_alloc();
+    if (genl_connect(sk) < 0) {
+      printf("connect failed\n");
+      return 1;
+    }
+    int id = genl_ctrl_resolve(sk, argv[2]);
+    printf("family=%d\n", id);
+    if (argc > 3) printf("group=%d\n", genl_ctrl_resolve_grp(sk, argv[2], argv[3]));
+    nl_socket_free(sk);
+    return 0;
+  }
+  if (!strcmp(cmd, "read")) {
+    int fd = open(argv[2], O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return printf("open errno=%d\n", errno), 0;
+    char t[65536];
+    ssize_t n = read(fd, t, sizeof(t) - 1);
+    close(fd);
+    if (n < 0) return printf("read errno=%d\n", errno), 0;
+    t[n] = 0;
+    printf("%s", t);
+    return 0;
+  }
+  if (!strcmp(cmd, "write")) {
+    int fd = open(argv[2], O_WRONLY | O_TRUNC | O_CLOEXEC);
+    if (fd < 0) return printf("open errno=%d\n", errno), 0;
+    ssize_t n = write(fd, argv[3], strlen(argv[3]) + 1);
+    printf("write=%zd errno=%d\n", n, n < 0 ? errno : 0);
+    close(fd);
+    return 0;
+  }
+  if (!strncmp(cmd, "kmod-", 5)) {
+    struct kmod_ctx *ctx = kmod_new(NULL, NULL);
+    if (!ctx) return printf("kmod_new failed\n"), 1;
+    int lr = kmod_load_resources(ctx);
+    if (lr < 0) printf("load_resources=%d\n", lr);
+    if (!strcmp(cmd, "kmod-probe")) {
+      struct kmod_list *l = NULL, *it;
+      int r = kmod_module_new_from_lookup(ctx, argv[2], &l);
+      if (r < 0 || !l) return printf("lookup=%d found=0\n", r), 0;
+      kmod_list_foreach(it, l) {
+        struct kmod_module *m = kmod_module_get_module(it);
+        r = kmod_module_probe_insert_module(m, 0, argc > 3 ? argv[3] : NULL, NULL, NULL, NULL);
+        printf("probe %s path=%s rc=%d\n", kmod_module_get_name(m), kmod_module_get_path(m), r);
+        kmod_module_unref(m);
+      }
+      kmod_module_unref_list(l);
+    } else if (!strcmp(cmd, "kmod-remove")) {
+      struct kmod_module *m;
+      kmod_module_new_from_name(ctx, argv[2], &m);
+      int r = kmod_module_remove_module(m, 0);
+      printf("remove %s rc=%d\n", argv[2], r);
+      kmod_module_unref(m);
+    } else if (!strcmp(cmd, "kmod-list")) {
+      struct kmod_list *l = NULL, *it;
+      kmod_module_new_from_loaded(ctx, &l);
+      kmod_list_foreach(it, l) {
+        struct kmod_module *m = kmod_module_get_module(it);
+        printf("%s refcnt=%d state=%s holders=", kmod_module_get_name(m), kmod_module_get_refcnt(m),
+               kmod_module_initstate_str(kmod_module_get_initstate(m)));
+        struct kmod_list *hl = kmod_module_get_holders(m), *hi;
+        kmod_list_foreach(hi, hl) {
+          struct kmod_module *hm = kmod_module_get_module(hi);
+          printf("%s,", kmod_module_get_name(hm));
+          kmod_module_unref(hm);
+        }
+        kmod_module_unref_list(hl);
+        printf("\n");
+        kmod_module_unref(m);
+      }
+      kmod_module_unref_list(l);
+    }
+    kmod_unref(ctx);
+    return 0;
+  }
+  if (!strcmp(cmd, "ifaddrs")) {
+    struct ifaddrs *ifa, *i;
+    if (getifaddrs(&ifa) < 0) return printf("errno=%d\n", errno), 0;
+    for (i = ifa; i; i = i->ifa_next) {
+      char a[64] = "";
+      if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET) inet_ntop(AF_INET, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, a, sizeof(a));
+      printf("%s %s\n", i->ifa_name, a);
+    }
+    freeifaddrs(ifa);
+    return 0;
+  }
+  fprintf(stderr, "unknown command %s\n", cmd);
+  return 2;
+}
