@@ -220,10 +220,17 @@ export class NativeLnetBackend implements LnetBackend {
     const k = this.kernel();
     if (await this.netlink('listNids')) {
       const d = await k.netlink.netsShow({ verbosity: detail, ...(net !== undefined ? { net } : {}) });
-      return d.map((n) => {
-        const name = str(n['net type']);
-        return { net: name, nis: list(n['local NI(s)']).map((ni) => this.niFromDump(ni, name)) };
-      });
+      // Group by each NI's own net (its NID's net), whatever items the dump put it under.
+      const out: NetInfo[] = [];
+      for (const n of d)
+        for (const raw of list(n['local NI(s)'])) {
+          const nid = str(raw['nid']);
+          const name = nid ? Nid.parse(nid).net.toString() : str(n['net type']);
+          let g = out.find((x) => x.net === name);
+          if (!g) out.push((g = { net: name, nis: [] }));
+          g.nis.push(this.niFromDump(raw, name));
+        }
+      return out;
     }
     const out: NetInfo[] = [];
     for (let i = 0; ; i++) {
