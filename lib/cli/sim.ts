@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from '../errors.js';
 import { IbSim } from '../sim/ibsim.js';
 import { generateFatTree, SPEEDS, WIDTHS, type FatTreeOptions, type Speed, type Width } from '../sim/netfile.js';
+import { registerSimLnet } from './sim-lnet.js';
 import { action, parseIntOption, printJson } from './util.js';
 
 function parseDegrade(v: string, prev: FatTreeOptions['degraded'] = []): NonNullable<FatTreeOptions['degraded']> {
@@ -20,6 +21,7 @@ function parseDegrade(v: string, prev: FatTreeOptions['degraded'] = []): NonNull
 
 export function registerSim(program: Command): void {
   const sim = program.command('sim').description('simulated InfiniBand fabrics (ibsim + OpenSM)');
+  registerSimLnet(sim);
 
   sim
     .command('start')
