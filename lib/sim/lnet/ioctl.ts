@@ -407,9 +407,11 @@ function addLocalNi(h: Host, d: Buffer): void {
   const cpts = ncpts > 0 && ncpts <= 128 ? Array.from({ length: ncpts }, (_, i) => d.readUInt32LE(272 + i * 4)) : undefined;
   let tun: { peerTimeout?: number; peerTxCredits?: number; peerRtrCredits?: number; maxTxCredits?: number } | undefined;
   let lnd: Record<string, number> | undefined;
-  if (len >= 808 + 20) {
-    tun = { peerTimeout: d.readInt32LE(808 + 4), peerTxCredits: d.readInt32LE(808 + 8), peerRtrCredits: d.readInt32LE(808 + 12), maxTxCredits: d.readInt32LE(808 + 16) };
-    const t = 828;
+  // Tunables sit in lic_bulk (offset 804) when the caller sent more than the bare struct.
+  if (len >= 804 + 20 && len > 808) {
+    const c = 804;
+    tun = { peerTimeout: d.readInt32LE(c + 4), peerTxCredits: d.readInt32LE(c + 8), peerRtrCredits: d.readInt32LE(c + 12), maxTxCredits: d.readInt32LE(c + 16) };
+    const t = c + 20;
     if (netType(net) === LND.SOCKLND && len >= t + 8) {
       const cpp = d.readUInt16LE(t + 4);
       lnd = {};
