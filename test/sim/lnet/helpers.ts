@@ -194,7 +194,7 @@ export const cstr = (d: Buffer) => d.subarray(0, d.indexOf(0) < 0 ? d.length : d
 
 /** NLMSG_ERROR payload: errno, and the extack message if any. */
 export function nlError(m: NlMsg): { errno: number; extack?: string } {
-  const err = -m.body.readInt32LE(0);
+  const err = -m.body.readInt32LE(0) || 0;
   const origLen = m.flags & 0x100 ? 16 : m.body.readUInt32LE(4);
   const tlv = m.body.subarray(4 + a4(origLen));
   const msg = attrs(tlv).find((a) => a.type === 1);
@@ -276,7 +276,7 @@ export function decodeDump(dgrams: Buffer[]): { objects: Decoded[]; tables: numb
   const res: ReturnType<typeof decodeDump> = { objects, tables, replaced };
   for (const m of dgrams.flatMap(splitMsgs)) {
     if (m.type === 3) {
-      const errno = -m.body.readInt32LE(0);
+      const errno = -m.body.readInt32LE(0) || 0;
       const msg = attrs(m.body.subarray(4)).find((a) => a.type === 1);
       res.done = { errno, ...(msg ? { extack: cstr(msg.data) } : {}) };
       continue;
