@@ -119,6 +119,28 @@ describe('audit: clean fabric, unlinked cable, counters', () => {
     const cfg = parseAuditConfig('sm:\n  minStandby: 1\nskip: [counter-threshold, counter-saturated]\n');
     assert.deepEqual(brief(audit(snap, reference, cfg)), ['sm-standby warning -']);
   });
+
+  it('swapped host cables: two topology-moved-link findings', async () => {
+    await sim.console('Unlink "H-node05"[1]');
+    await sim.console('Unlink "H-node06"[1]');
+    await sim.console('Link "H-node05"[1] "S-leaf02"[3]');
+    await sim.console('Link "H-node06"[1] "S-leaf02"[2]');
+    await untilAllActive(sim);
+    // counters were planted by the test before: not this test's subject
+    const cfg = parseAuditConfig('skip: [counter-threshold, counter-rate, counter-saturated]\n');
+    const r = audit(await toolSnapshot(sim), reference, cfg);
+    assert.deepEqual(brief(r), ['topology-moved-link error node05 HCA-1[1] -> leaf02[3]', 'topology-moved-link error node06 HCA-1[1] -> leaf02[2]']);
+    assert.match(r.findings[0]!.message, /the reference has "node05 HCA-1" port 1 <-> "leaf02" port 2, the fabric has "node05 HCA-1" port 1 <-> "leaf02" port 3/);
+    // the same fabric against a reference without node06: an extra node, no moved link for it
+    const noSix = readSnapshot(writeSnapshot(reference));
+    const six = noSix.fabric.nodes.find((n) => n.description === 'node06 HCA-1')!;
+    const json = JSON.parse(writeSnapshot(noSix)) as { nodes: Array<{ id: string; ports: Array<{ remote?: { node: string } }> }>; links: Array<{ a: { node: string }; b: { node: string } }> };
+    json.nodes = json.nodes.filter((n) => n.id !== six.id);
+    for (const n of json.nodes) for (const p of n.ports) if (p.remote?.node === six.id) delete p.remote;
+    json.links = json.links.filter((l) => l.a.node !== six.id && l.b.node !== six.id);
+    const r2 = audit(await toolSnapshot(sim), readSnapshot(JSON.stringify(json)).fabric, cfg);
+    assert.deepEqual(brief(r2), ['topology-extra-node warning node06 HCA-1', 'topology-moved-link error node05 HCA-1[1] -> leaf02[3]']);
+  });
 });
 
 describe('audit: degraded link and duplicate GUID', () => {
@@ -190,6 +212,37 @@ describe('audit: degraded link and duplicate GUID', () => {
     const r = audit({ fabric: walked, counters: [] });
     assert.deepEqual(brief(r), ['duplicate-guid error node02 HCA-1']);
     assert.match(r.findings[0]!.message, /carried by 2 nodes: "node02 HCA-1" .*; "node05 HCA-1" \(DR path 0,1,4,2,2, port 1 cabled to "leaf02" port 2\)$/);
+  });
+});
+
+describe('audit: LIDs set with Baselid, duplicate descriptions', () => {
+  it('duplicate LID, a multicast LID on an active port, a different LMC; two nodes described alike', async () => {
+    // node06 carries node05's description; periodic sweeps off so OpenSM leaves the planted LIDs alone
+    const net = generateFatTree(FT).replace(/"node06 HCA-1"/g, '"node05 HCA-1"');
+    const sim = await startSim(net, { smArgs: ['-s', '0'] });
+    try {
+      const before = await drWalk(sim);
+      assert.deepEqual(brief(audit({ fabric: before, counters: [] })), ['duplicate-description warning node05 HCA-1']);
+      const lid = (d: string) => before.nodes.find((n) => n.description === d)!.ports.find((p) => p.portNum === 1)!.lid!;
+      await sim.console(`Baselid "H-node03"[1] ${lid('node02 HCA-1')}`);
+      // ibsim refuses LID 0 ("bad lid") but takes 0xC001, which is in the multicast range
+      await sim.console('Baselid "H-node04"[1] 49153');
+      // LMC 1 on a free, aligned range (256-257)
+      await sim.console('Baselid "H-node01"[1] 256 1');
+      const fabric = await drWalk(sim);
+      const r = audit({ fabric, counters: [] });
+      assert.deepEqual(brief(r), [
+        'duplicate-description warning node05 HCA-1',
+        'duplicate-lid error node03 HCA-1[1]',
+        'lid-invalid error node04 HCA-1[1]',
+        'lmc-inconsistent warning node01 HCA-1[1]',
+      ]);
+      assert.match(r.findings.find((f) => f.rule === 'duplicate-lid')!.message, new RegExp(`^LID ${lid('node02 HCA-1')} is used by "node02 HCA-1" port 1 and "node03 HCA-1" port 1$`));
+      assert.match(r.findings.find((f) => f.rule === 'lid-invalid')!.message, /^port is Active with LID 49153 \(LMC 0 reaches 49153\); valid unicast LIDs are 1\.\.49151$/);
+      assert.match(r.findings.find((f) => f.rule === 'lmc-inconsistent')!.message, /^LMC 1, while \d+ other end port\(s\) use LMC 0$/);
+    } finally {
+      await sim.stop();
+    }
   });
 });
 
