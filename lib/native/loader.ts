@@ -65,7 +65,8 @@ export interface LnetNativeModule {
 /** One open connection to the LNet kernel (native/lnet/handle.cc). Every method runs on the handle's own thread. */
 export interface LnetNativeHandle {
   /** patches: [at, kind, value]: write a user pointer at `at`: kind 0 = arg+value, kind 1 = aux[value]. */
-  ioctl(op: string, cmd: number, arg: Buffer, patches?: [number, number, number][], aux?: Buffer[]): Promise<{ arg: Buffer; aux: Buffer[] }>;
+  /** Resolves with errno 0 on success or the kernel's errno (arg and aux as the kernel copied them back); rejects when /dev/lnet cannot be opened. */
+  ioctl(op: string, cmd: number, arg: Buffer, patches?: [number, number, number][], aux?: Buffer[]): Promise<{ errno: number; arg: Buffer; aux: Buffer[] }>;
   nlRequest(family: number, cmd: number, version: number, flags: number, payload: Buffer, opts?: { group?: number; timeoutMs?: number }): Promise<LnetNlExchange>;
   nlPort(): Promise<number>;
   readFile(path: string): Promise<string>;

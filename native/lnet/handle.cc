@@ -236,7 +236,9 @@ Napi::Value LnetHandle::Close(const Napi::CallbackInfo& info) {
 }
 
 // ioctl(op: string, cmd: number, arg: Buffer, patches: number[][], aux: Buffer[])
-//   -> Promise<{ arg: Buffer, aux: Buffer[] }>
+//   -> Promise<{ errno: number, arg: Buffer, aux: Buffer[] }>
+// Resolves also when the kernel refuses (errno != 0, arg as copied back);
+// rejects only when /dev/lnet cannot be opened.
 // Each patch [at, kind, value] writes a user pointer into arg at offset `at`
 // before the call: kind 0 = arg + value (inline buffers), kind 1 = aux[value].
 Napi::Value LnetHandle::Ioctl(const Napi::CallbackInfo& info) {
@@ -273,9 +275,10 @@ Napi::Value LnetHandle::Ioctl(const Napi::CallbackInfo& info) {
     }
   }
   if (arg->size() < 8) throw Napi::RangeError::New(env, "ioctl: arg shorter than libcfs_ioctl_hdr");
+  auto result = std::make_shared<int>(0);
   return impl_->jobs->Run(
       env,
-      [op, cmd, arg, aux, patches] {
+      [op, cmd, arg, aux, patches, result] {
         for (const Patch& p : patches) {
           void* ptr = p.kind == 0 ? static_cast<void*>(arg->data() + p.value)
                                   : static_cast<void*>((*aux)[p.value].data());
@@ -293,10 +296,13 @@ Napi::Value LnetHandle::Ioctl(const Napi::CallbackInfo& info) {
         close(fd);
         // Pointers are process addresses: never hand them back to JS.
         for (const Patch& p : patches) std::memset(arg->data() + p.at, 0, sizeof(void*));
-        if (rc < 0) throw Errno(err, op);
+        // The kernel copies the argument back even when it fails (E2BIG
+        // carries the size it needs), so a refusal resolves with errno set.
+        *result = rc < 0 ? err : 0;
       },
-      [arg, aux](Napi::Env env) -> Napi::Value {
+      [arg, aux, result](Napi::Env env) -> Napi::Value {
         Napi::Object o = Napi::Object::New(env);
+        o.Set("errno", Napi::Number::New(env, *result));
         o.Set("arg", ToBuffer(env, *arg));
         Napi::Array a = Napi::Array::New(env, aux->size());
         for (size_t i = 0; i < aux->size(); i++) a[i] = ToBuffer(env, (*aux)[i]);
@@ -618,6 +624,31 @@ Napi::Value LnetHandle::ModRemove(const Napi::CallbackInfo& info) {
         kmod_module* mod = nullptr;
         int rc = kmod_module_new_from_name(ctx, name.c_str(), &mod);
         if (rc < 0) throw Errno(-rc, "kmod_module_new_from_name", name);
+        // As kmod's rmmod: refuse a module that is not loaded or in use
+        // before asking the kernel (whose delete_module answers EWOULDBLOCK).
+        int state = kmod_module_get_initstate(mod);
+        if (state < 0 || state == KMOD_MODULE_BUILTIN) {
+          kmod_module_unref(mod);
+          throw NativeError{"ENOENT", ENOENT, "kmod_module_get_initstate",
+                            "Module " + name + (state < 0 ? " is not currently loaded" : " is builtin")};
+        }
+        kmod_list* holders = kmod_module_get_holders(mod);
+        if (holders != nullptr) {
+          std::string by;
+          kmod_list* h;
+          kmod_list_foreach(h, holders) {
+            kmod_module* hm = kmod_module_get_module(h);
+            by += std::string(" ") + kmod_module_get_name(hm);
+            kmod_module_unref(hm);
+          }
+          kmod_module_unref_list(holders);
+          kmod_module_unref(mod);
+          throw NativeError{"EBUSY", EBUSY, "kmod_module_get_holders", "Module " + name + " is in use by:" + by};
+        }
+        if (kmod_module_get_refcnt(mod) > 0) {
+          kmod_module_unref(mod);
+          throw NativeError{"EBUSY", EBUSY, "kmod_module_get_refcnt", "Module " + name + " is in use"};
+        }
         rc = kmod_module_remove_module(mod, KMOD_REMOVE_NOLOG);
         kmod_module_unref(mod);
         if (rc < 0) throw Errno(-rc, "kmod_module_remove_module", "(" + name + ")");

@@ -41,7 +41,7 @@ export class LnetError extends NativeCallError {
     return this.syscall === undefined;
   }
 
-  /** From a negative errno returned by the kernel in a netlink reply. */
+  /** From a negative errno the kernel returned (netlink reply, or an ioctl's -1/errno). */
   static fromKernel(err: number, op: string, transport: KernelTransport, kernelMessage?: string): LnetError {
     const code = errnoName(err);
     const text = kernelMessage && kernelMessage.length > 0 ? kernelMessage : strerrorText(Math.abs(err));

@@ -179,13 +179,15 @@ export class IoctlTransport {
   private async call(name: string, arg: StructBuf | Buffer, patches: [number, number, number][] = [], aux: Buffer[] = []): Promise<{ arg: Buffer; aux: Buffer[] }> {
     const op = `IOC_LIBCFS_${name}`;
     const buf = arg instanceof StructBuf ? arg.buf : arg;
+    let r;
     try {
-      const r = await this.handle().ioctl(op, ioctlNumber(name), buf, patches, aux);
-      r.arg.copy(buf);
-      return r;
+      r = await this.handle().ioctl(op, ioctlNumber(name), buf, patches, aux);
     } catch (e) {
       throw LnetError.fromNative(e, op, 'ioctl');
     }
+    r.arg.copy(buf);
+    if (r.errno !== 0) throw LnetError.fromKernel(-r.errno, op, 'ioctl');
+    return r;
   }
 
   // --- V1 ---------------------------------------------------------------------

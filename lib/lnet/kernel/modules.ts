@@ -89,7 +89,12 @@ export class ModuleTransport {
     }
   }
 
-  /** `rmmod NAME`: EBUSY when in use, ENOENT when not loaded. */
+  /**
+   * `rmmod NAME`, with rmmod's own checks first: ENOENT when not loaded,
+   * EBUSY when other modules hold it or its refcount is not 0 (the kernel's
+   * delete_module would answer EWOULDBLOCK). The error's `syscall` names the
+   * check that refused.
+   */
   async remove(name: string): Promise<void> {
     checkName('module name', name);
     try {

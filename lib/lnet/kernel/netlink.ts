@@ -492,12 +492,11 @@ export type DumpResult = Record<string, DumpObject[]>;
  * Decodes a dump as lnetctl's yaml_parse_value_list does: a message with
  * NLM_F_CREATE carries a key table (NLM_F_CREATE|NLM_F_REPLACE replaces the
  * current one, e.g. when the LND changes), every other message carries
- * values by key index. A message holding the header key (index 1) starts a
- * new item; one without it continues the current item.
+ * values by key index and is one item of the section named by the table's
+ * header key (index 1).
  */
 export class DumpParser {
   private table: KeyTable | undefined;
-  private current: DumpObject | undefined;
   readonly result: DumpResult = {};
   /** Key tables seen, in order (the first and each replacement). */
   readonly tables: KeyTable[] = [];
@@ -510,25 +509,25 @@ export class DumpParser {
     if (m.flags & NLM_F.CREATE) {
       const list = attrs.find((a) => a.type === LN_SCALAR.LIST);
       if (!list) throw new LnetProtocolError(this.op, 'netlink', 'key-table message without LN_SCALAR_ATTR_LIST');
+      const prev = this.table;
       this.table = parseKeyTable(list.data, this.op);
+      // A replacement table continues the same dump: when its header key has
+      // no name (the net dump sends "" there), keep the section's name.
+      const hdr = this.table.keys.get(1);
+      const prevHdr = prev?.keys.get(1);
+      if (m.flags & NLM_F.REPLACE && hdr && hdr.name === '' && prevHdr && prevHdr.name !== '') hdr.name = prevHdr.name;
       this.tables.push(this.table);
-      this.current = undefined;
       return;
     }
     if (!this.table) throw new LnetProtocolError(this.op, 'netlink', 'values before any key table');
     const hdr = this.table.keys.get(1);
     const top = hdr?.name || '#1';
+    // Every values message is one item of the top-level sequence. The header
+    // key (index 1, "") only opens the section: lnet_net_show_dump() puts it
+    // in the first message and again after a key-table replacement, not in
+    // each net's message.
     const values = decodeValues(attrs.filter((a) => a.type !== 1), this.table, this.op, 0);
-    const startsItem = attrs.some((a) => a.type === 1) || this.current === undefined;
-    if (startsItem) {
-      this.current = values;
-      (this.result[top] ??= []).push(values);
-    } else {
-      for (const [k, v] of Object.entries(values)) {
-        const prev = this.current![k];
-        this.current![k] = Array.isArray(prev) && Array.isArray(v) ? [...prev, ...v] : v;
-      }
-    }
+    (this.result[top] ??= []).push(values);
   }
 }
 

@@ -115,7 +115,17 @@ test('without the replacement the o2ib values would be read with the socklnd key
   assert.ok(!('peercredits_hiw' in (o2[0]!['lnd tunables'] as object)));
 });
 
-test('values continuing an item without the header key merge into it; FLAG, U64 and unknown attributes', () => {
+test('a replacement table whose header key has no name continues the same section (as the emulated 2.16 kernel sends it)', () => {
+  const all = netDump();
+  const unnamed = netKeys(o2ibTun);
+  unnamed[0] = ['', NLA.NUL_STRING, SEQ_MAP];
+  all[3] = m(F.CREATE | F.REPLACE | F.MULTI, [keyTable(unnamed)]);
+  const r = parseDump(checkReplies(all, 'x'), 'x');
+  assert.deepEqual(Object.keys(r), ['net']);
+  assert.deepEqual(r['net']!.map((n) => n['net type']), ['lo', 'tcp', 'o2ib']);
+});
+
+test('each values message is one item, with or without the header key (as lnet_net_show_dump sends nets of one LND); FLAG, U64 and unknown attributes', () => {
   const keys: Key[] = [
     ['peer', NLA.NUL_STRING, SEQ_MAP],
     ['primary nid', NLA.STRING],
@@ -126,8 +136,8 @@ test('values continuing an item without the header key merge into it; FLAG, U64 
   const p = new DumpParser('LNET_CMD_PEERS');
   const msgs = [
     genlMsg(FAM, F.CREATE | F.MULTI, 3, 0, keyTable(keys)),
-    genlMsg(FAM, F.MULTI, 3, 0, Buffer.concat([str(1, ''), str(2, '1.2.3.4@tcp'), attr(3, Buffer.alloc(0)), u32(4, 0x139), nest(5, nest(0, str(1, '1.2.3.4@tcp'), u64(2, 2n ** 60n)))])),
-    genlMsg(FAM, F.MULTI, 3, 0, Buffer.concat([nest(5, nest(0, str(1, '1.2.3.5@tcp'), u64(2, 5n))), u32(9, 1)])),
+    genlMsg(FAM, F.MULTI, 3, 0, Buffer.concat([str(1, ''), str(2, '1.2.3.4@tcp'), attr(3, Buffer.alloc(0)), u32(4, 0x139), nest(5, nest(0, str(1, '1.2.3.4@tcp'), u64(2, 2n ** 60n)), nest(1, str(1, '1.2.3.5@tcp'), u64(2, 5n)))])),
+    genlMsg(FAM, F.MULTI, 3, 0, Buffer.concat([str(2, '1.2.3.9@tcp'), nest(5, nest(0, str(1, '1.2.3.9@tcp'))), u32(9, 1)])),
   ];
   for (const x of msgs) p.feed(parseMessage(x));
   assert.deepEqual(p.result, {
@@ -140,8 +150,8 @@ test('values continuing an item without the header key merge into it; FLAG, U64 
           { nid: '1.2.3.4@tcp', next_ping: 2n ** 60n },
           { nid: '1.2.3.5@tcp', next_ping: 5 },
         ],
-        '#9': Buffer.from([1, 0, 0, 0]),
       },
+      { 'primary nid': '1.2.3.9@tcp', 'peer ni': [{ nid: '1.2.3.9@tcp' }], '#9': Buffer.from([1, 0, 0, 0]) },
     ],
   });
   assert.equal(p.tables.length, 1);
