@@ -7,7 +7,7 @@
  */
 import { CAP, NLFLAG } from './protocol.js';
 import { CPT_NUMBER, E, Host, KErr, LND_DEFAULTS, type Ni, kerr } from './kernel.js';
-import { LND, NID_ANY, NET_ANY, net2str, netType, nid2str, nidNet, str2net, str2nid } from './nid.js';
+import { LND, NID_ANY, NID_LO_0, NET_ANY, net2str, netType, nid2str, nidNet, str2net, str2nid } from './nid.js';
 
 // ------------------------------------------------------------------ constants
 export const NLMSG_ERROR = 2;
@@ -282,8 +282,9 @@ function errMsg(ctx: NlContext, req: Req, errno: number, extack?: string): Buffe
   return nlmsg(NLMSG_ERROR, (capped ? NLM_F.CAPPED : 0) | (withTlv ? NLM_F.ACK_TLVS : 0), req.seq, ctx.portid, Buffer.concat(parts));
 }
 
+/** netlink_dump_done(): the errno, plus the extack message (even with errno 0) when NETLINK_EXT_ACK is on. */
 function doneMsg(ctx: NlContext, req: Req, errno: number, extack?: string): Buffer {
-  const withTlv = errno !== 0 && extack !== undefined && (ctx.nlflags & NLFLAG.EXT_ACK) !== 0;
+  const withTlv = extack !== undefined && (ctx.nlflags & NLFLAG.EXT_ACK) !== 0;
   const e = Buffer.alloc(4);
   e.writeInt32LE(-errno);
   return nlmsg(NLMSG_DONE, NLM_F.MULTI | (withTlv ? NLM_F.ACK_TLVS : 0), req.seq, ctx.portid, withTlv ? Buffer.concat([e, nlaStr(1, extack!)]) : e);
@@ -495,7 +496,7 @@ async function lnetDump(ctx: NlContext, req: Req): Promise<Buffer[]> {
       return peersDump(ctx, req, ver, top);
     }
     case LNET_CMD.PING:
-      return pingDump(ctx, req, top, false);
+      return pingDump(ctx, req, top);
     case LNET_CMD.CPT_OF_NID: {
       if (!h.running()) kerr(E.ENETDOWN, 'Network is down');
       if (!top.length) kerr(E.ENOENT, 'Missing NID argument(s)');
@@ -630,14 +631,19 @@ function niAttrs(h: Host, ni: Ni, ver: number, filtered: boolean, lndType: numbe
 function routesDump(ctx: NlContext, req: Req, ver: number, filtered: boolean): Buffer[] {
   const h = ctx.host;
   const routes = h.ln.routes;
-  if (!routes.length) return [doneMsg(ctx, req, E.ENOENT, 'No routes found')];
+  // An empty result is an error only when the request carried a filter.
+  if (!routes.length) return [doneMsg(ctx, req, req.attrs.length ? E.ENOENT : 0, 'No routes found')];
   const msgs = [lmsg(ctx, req, NLM_F.CREATE | NLM_F.MULTI, LNET_CMD.ROUTES, keyTableAttrs([KEYS.route, null]))];
   routes.forEach((r, i) => {
     const a: Attr[] = [];
     if (i === 0) a.push(nlaStr(1, ''));
     a.push(nlaStr(2, net2str(r.net)), nlaStr(3, nid2str(r.gw)));
-    if (ver) a.push(nlaS32(4, r.hops), nlaU32(5, r.priority));
-    if (!filtered) a.push(nlaStr(7, h.routeAlive(r) ? 'up' : 'down'), nlaStr(8, r.hops > 1 ? 'multi-hop' : 'single-hop'));
+    // hop and priority only with version >= 1; state and type also, unless NLM_F_DUMP_FILTERED
+    // (health_sensitivity is in the key table but not emitted: reference 2.4).
+    if (ver) {
+      a.push(nlaS32(4, r.hops), nlaU32(5, r.priority));
+      if (!filtered) a.push(nlaStr(7, h.routeAlive(r) ? 'up' : 'down'), nlaStr(8, r.hops > 1 ? 'multi-hop' : 'single-hop'));
+    }
     msgs.push(lmsg(ctx, req, NLM_F.MULTI, LNET_CMD.ROUTES, a));
   });
   return [...msgs, doneMsg(ctx, req, 0)];
@@ -655,7 +661,7 @@ function peersDump(ctx: NlContext, req: Req, ver: number, top: ReturnType<typeof
     }
   }
   if (want.length) peers = peers.filter((p) => want.some((n) => p.nis.includes(n)));
-  if (!peers.length) return [doneMsg(ctx, req, E.ENOENT, 'No peers found')];
+  if (!peers.length) return [doneMsg(ctx, req, req.attrs.length ? E.ENOENT : 0, 'No peers found')];
   const all: Array<KeyList | null> = [KEYS.peer, KEYS.peerNi, KEYS.udspInfo, KEYS.udspPrefNids, KEYS.udspPrefNids, KEYS.niStats, KEYS.msgStats, KEYS.msgStats, KEYS.msgStats, KEYS.peerHealth, null];
   const msgs = [lmsg(ctx, req, NLM_F.CREATE | NLM_F.MULTI, LNET_CMD.PEERS, keyTableAttrs(all))];
   const filtered = (req.flags & NLM_F.DUMP_FILTERED) !== 0;
@@ -682,7 +688,7 @@ function peersDump(ctx: NlContext, req: Req, ver: number, top: ReturnType<typeof
           n.push(nest(15, [nest(0, [nlaS32(1, 1000), nlaU32(2, 0), nlaU32(3, 0), nlaU32(4, 0), nlaU32(5, 0), nlaU32(6, 0), nlaS64(7, 0n)])]));
         }
       }
-      return nest(count, n);
+      return nest(count + 1, n); // peer NI nests are numbered from 1
     });
     a.push(nest(5, nis));
     msgs.push(lmsg(ctx, req, NLM_F.MULTI, LNET_CMD.PEERS, a));
@@ -690,34 +696,42 @@ function peersDump(ctx: NlContext, req: Req, ver: number, top: ReturnType<typeof
   return [...msgs, doneMsg(ctx, req, 0)];
 }
 
-/** Ping (dump) and discover (doit): "nids" LIST of VALUE, optional "timeout" (s) and "source". */
-async function pingDump(ctx: NlContext, req: Req, top: ReturnType<typeof parseAttrs>, discover: boolean): Promise<Buffer[]> {
-  const h = ctx.host;
-  if (!h.running()) kerr(E.ENETDOWN, 'Network is down');
-  if (!top.length) kerr(E.ENOENT, 'Ping needs NID targets');
+interface PingOutcome {
+  s: string;
+  nid?: bigint;
+  ok?: { primary: bigint; mr: boolean; nids: bigint[] };
+  errno?: number;
+}
+
+/** NID strings of a ping/discover request: every VALUE inside top-level LISTs ("nids" is just a label). */
+function pingTargets(top: PAttr[]): { nids: string[]; timeoutMs: number } {
   let timeoutMs = 180_000;
   const nids: string[] = [];
   for (let i = 0; i < top.length; i++) {
     const a = top[i]!;
-    if (a.type !== LN_SCALAR.VALUE) continue;
-    const key = attrStr(a);
-    const next = top[i + 1];
-    if (key === 'timeout' && next?.type === LN_SCALAR.INT_VALUE) {
-      timeoutMs = Number(attrInt(next)) * 1000;
-      i++;
-    } else if (key === 'nids' && next?.type === LN_SCALAR.LIST) {
-      for (const n of parseAttrs(next.data)) if (n.type === LN_SCALAR.VALUE) nids.push(attrStr(n).trim());
-      i++;
-    } else if (key === 'source') i++;
+    if (a.type === LN_SCALAR.VALUE && attrStr(a) === 'timeout') {
+      const next = top[++i];
+      if (next?.type !== LN_SCALAR.INT_VALUE) kerr(E.EINVAL, 'invalid timeout param');
+      const t = Number(attrInt(next!));
+      if (t > 0 && t < 180_000) timeoutMs = t; // milliseconds; otherwise the 3 minute default
+    } else if (a.type === LN_SCALAR.VALUE && attrStr(a) === 'source') {
+      const next = top[++i];
+      if (next?.type !== LN_SCALAR.VALUE) kerr(E.EINVAL, 'invalid source param');
+      if (str2nid(attrStr(next!)) === undefined) kerr(E.EINVAL, 'invalid source nid');
+    } else if (a.type === LN_SCALAR.LIST) {
+      for (const n of parseAttrs(a.data)) if (n.type === LN_SCALAR.VALUE) nids.push(attrStr(n).trim());
+    }
   }
-  if (timeoutMs <= 0 || timeoutMs > 180_000) timeoutMs = 180_000;
-  h.world.fault(h, 'ping');
-  const results = [];
+  return { nids, timeoutMs };
+}
+
+async function pingAll(h: Host, targets: string[], timeoutMs: number, discover: boolean): Promise<PingOutcome[]> {
+  const out: PingOutcome[] = [];
   let waited = false;
-  for (const s of nids) {
-    const nid = str2nid(s);
+  for (const s of targets) {
+    const nid = str2nid(s.replace(/^\d+-/, ''));
     if (nid === undefined) {
-      results.push({ s, errno: E.EINVAL });
+      out.push({ s, errno: E.EINVAL });
       continue;
     }
     const r = h.world.ping(h, nid, discover);
@@ -726,25 +740,79 @@ async function pingDump(ctx: NlContext, req: Req, top: ReturnType<typeof parseAt
         await new Promise((res) => setTimeout(res, discover ? Math.min(timeoutMs, 3000) : timeoutMs));
         waited = true;
       }
-      results.push({ s, errno: r.errno });
-    } else results.push({ s, ok: r });
-  }
-  const cmd = LNET_CMD.PING;
-  const msgs = [lmsg(ctx, req, NLM_F.CREATE | NLM_F.MULTI, cmd, keyTableAttrs([KEYS.ping, KEYS.pingNi, null]))];
-  results.forEach((r, i) => {
-    const a: Attr[] = [];
-    if (i === 0) a.push(nlaStr(1, ''));
-    if ('ok' in r && r.ok) {
-      a.push(nlaStr(2, nid2str(r.ok.primary)));
-      if (r.ok.mr) a.push(nlaFlag(4));
-      const list = r.ok.nids.filter((n) => netType(nidNet(n)) !== LND.LOLND);
-      a.push(nest(5, list.map((n, j) => nest(j, [nlaStr(1, nid2str(n))]))));
-    } else {
-      a.push(nlaStr(2, r.s), nlaS16(3, -(r.errno ?? E.EIO)));
+      out.push({ s, nid, errno: r.errno });
+      continue;
     }
-    msgs.push(lmsg(ctx, req, NLM_F.MULTI, cmd, a));
+    // primary NID and Multi-Rail as the local peer table sees the target after the ping
+    const peer = h.findPeer(nid);
+    out.push({ s, nid, ok: { primary: peer?.primary ?? NID_ANY, mr: peer?.mr ?? false, nids: r.nids } });
+  }
+  return out;
+}
+
+/** Value message of one successful ping/discover; peer_ni nests numbered by position in the id list (lo skipped). */
+function pingValues(o: PingOutcome, first: boolean): Attr[] {
+  const a: Attr[] = [];
+  if (first) a.push(nlaStr(1, ''));
+  a.push(nlaStr(2, nid2str(o.ok!.primary)));
+  if (o.ok!.mr) a.push(nlaFlag(4));
+  const nis: Attr[] = [];
+  o.ok!.nids.forEach((n, i) => {
+    if (n === NID_LO_0) return;
+    nis.push(nest(i + 1, [nlaStr(1, nid2str(n))]));
   });
+  a.push(nest(5, nis));
+  return a;
+}
+
+const ERR_KEYS = (type: string): KeyList => [K('manage', NLA.NUL_STRING, SM), K(type, NLA.STRING), K('errno', NLA.S16), K('descr', NLA.STRING)];
+
+function failureMsgs(ctx: NlContext, req: Req, fails: PingOutcome[], type: 'ping' | 'discover'): Buffer[] {
+  if (!fails.length) return [];
+  const msgs = [lmsg(ctx, req, NLM_F.CREATE | NLM_F.REPLACE | NLM_F.MULTI, LNET_CMD.PING, keyTableAttrs([ERR_KEYS(type), null]))];
+  fails.forEach((f, i) => {
+    const descr = f.nid === undefined ? `cannot parse NID '${f.s}'` : `failed to ${type} ${nid2str(f.nid)}`;
+    msgs.push(lmsg(ctx, req, NLM_F.MULTI, LNET_CMD.PING, [...(i === 0 ? [nlaStr(1, '')] : []), nlaStr(2, '\n'), nlaS16(3, -(f.errno ?? E.EIO)), nlaStr(4, descr)]));
+  });
+  return msgs;
+}
+
+/** lnet_ping_show_start/dump: "timeout" (ms), "source", NIDs in LISTs. */
+async function pingDump(ctx: NlContext, req: Req, top: PAttr[]): Promise<Buffer[]> {
+  const h = ctx.host;
+  if (!h.running()) kerr(E.ENETDOWN, 'Network is down');
+  if (!req.attrs.length) kerr(E.ENOENT, 'Ping needs NID targets');
+  const { nids, timeoutMs } = pingTargets(top);
+  for (const s of nids) if (str2nid(s.replace(/^\d+-/, '')) === undefined) kerr(E.EINVAL, 'cannot parse NID');
+  h.world.fault(h, 'ping');
+  const results = await pingAll(h, nids, timeoutMs, false);
+  const msgs = [lmsg(ctx, req, NLM_F.CREATE | NLM_F.MULTI, LNET_CMD.PING, keyTableAttrs([KEYS.ping, KEYS.pingNi, null]))];
+  let i = 0;
+  for (const r of results) if (r.ok) msgs.push(lmsg(ctx, req, NLM_F.MULTI, LNET_CMD.PING, pingValues(r, i++ === 0)));
+  msgs.push(...failureMsgs(ctx, req, results.filter((r) => !r.ok), 'ping'));
   return [...msgs, doneMsg(ctx, req, 0)];
+}
+
+/** lnet_ping_cmd (discover): one reply datagram ending with a payload-less NLMSG_DONE, then the ack. */
+async function discoverCmd(ctx: NlContext, req: Req, top: PAttr[]): Promise<Buffer[]> {
+  const h = ctx.host;
+  if (!req.attrs.length) kerr(E.ENOMSG, 'no configuration');
+  if (!(req.flags & NLM_F.CREATE)) kerr(E.EINVAL, 'only NLM_F_CREATE setting is allowed');
+  if (!h.running()) kerr(E.ENETDOWN, 'Network is down');
+  h.world.fault(h, 'ping');
+  const { nids } = pingTargets(top);
+  const results = await pingAll(h, nids, 3000, true);
+  const discoverKeys: KeyList = [K('discover', NLA.NUL_STRING, SM), ...KEYS.ping.slice(1)];
+  const msgs = [lmsg(ctx, req, NLM_F.CREATE | NLM_F.MULTI, LNET_CMD.PING, keyTableAttrs([discoverKeys, KEYS.pingNi, null]))];
+  let first = true;
+  for (const r of results) {
+    if (!r.ok) continue;
+    msgs.push(lmsg(ctx, req, NLM_F.MULTI, LNET_CMD.PING, pingValues(r, first)));
+    first = false;
+  }
+  msgs.push(...failureMsgs(ctx, req, results.filter((r) => !r.ok), 'discover'));
+  msgs.push(nlmsg(NLMSG_DONE, NLM_F.MULTI, req.seq, ctx.portid, Buffer.alloc(0)));
+  return [Buffer.concat(msgs)];
 }
 
 // ------------------------------------------------------------------ LNet doit
@@ -781,10 +849,8 @@ async function lnetDoit(ctx: NlContext, req: Req): Promise<Buffer[]> {
     case LNET_CMD.PEERS:
       peerCmd(h, req, top);
       return [];
-    case LNET_CMD.PING: {
-      const msgs = await pingDump(ctx, req, top, true);
-      return msgs.slice(0, -1);
-    }
+    case LNET_CMD.PING:
+      return discoverCmd(ctx, req, top);
     case LNET_CMD.PEER_FAIL:
     case LNET_CMD.FAULT:
       if (!h.running()) kerr(E.ENETDOWN, 'Network is down');

@@ -6,12 +6,10 @@
  * the kernel ABI behaviour. Built by the tests with cc; runs under the
  * emulator's LD_PRELOAD.
  *
- *   client ioctl NR HEXSTRUCT [BULKSIZE]   raw ioctl (cmd built from nr), prints struct + bulk hex
+ *   client ioctl NR HEXSTRUCT [BULKSIZE]   raw ioctl (cmd built from nr: _IOWR('e', nr, long) below 81,
+ *                                           _IOWR('e', nr, lnet_ioctl_config_data) from 81), prints struct
+ *                                           and, with BULKSIZE, the user buffer behind ping_buf/prcfg_bulk
  *   client ioctl-cmd HEXCMD HEXSTRUCT       raw ioctl with an explicit command value
- *   client configure FLAGS | unconfigure | list-nids
- *   client add-ni NET-NID-HEX IFNAME | del-ni NID-HEX
- *   client ping NID-HEX TIMEOUT_MS CAP
- *   client peer-list SIZE
  *   client hold-dev SECONDS                 open /dev/lnet, sleep, close
  *   client nl HEXMSG                        send one netlink message (libnl socket), print reply datagrams hex
  *   client nl-resolve FAMILY [GROUP]        genl_ctrl_resolve / genl_ctrl_resolve_grp (libnl-genl)
@@ -128,7 +126,9 @@ int main(int argc, char **argv) {
         last = m->nlmsg_type;
         off += NLMSG_ALIGN(m->nlmsg_len);
       }
-      if (last == NLMSG_DONE || last == NLMSG_ERROR) break;
+      /* a dump ends with DONE (or ERROR); a doit with its ack (ERROR), even after a DONE-terminated reply */
+      int dump = (h->nlmsg_flags & NLM_F_DUMP) == NLM_F_DUMP;
+      if (last == NLMSG_ERROR || (dump && last == NLMSG_DONE)) break;
     }
     nl_socket_free(sk);
     return 0;

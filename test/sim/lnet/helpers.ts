@@ -276,7 +276,7 @@ export function decodeDump(dgrams: Buffer[]): { objects: Decoded[]; tables: numb
   const res: ReturnType<typeof decodeDump> = { objects, tables, replaced };
   for (const m of dgrams.flatMap(splitMsgs)) {
     if (m.type === 3) {
-      const errno = -m.body.readInt32LE(0) || 0;
+      const errno = m.body.length >= 4 ? -m.body.readInt32LE(0) || 0 : 0;
       const msg = attrs(m.body.subarray(4)).find((a) => a.type === 1);
       res.done = { errno, ...(msg ? { extack: cstr(msg.data) } : {}) };
       continue;

@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { spawnSync } from 'node:child_process';
 import { LnetEmulator } from '../../../lib/sim/lnet/index.js';
 import { cliEntry } from '../../../lib/util/paths.js';
-import { NID_LO, client, clientPath, configData, ioctl, nid, peerCfg, pingData, v1 } from './helpers.js';
+import { NID_LO, client, clientPath, configData, decodeDump, ioctl, list, nid, nl, nlRequest, peerCfg, pingData, resolveFamily, s64, str, v1 } from './helpers.js';
 
 const ENOENT = 2, EIO = 5, ETIMEDOUT = 110, EHOSTUNREACH = 113;
 const TCP1 = 0x20001;
@@ -90,6 +90,25 @@ describe('LNet emulator: several hosts', () => {
     assert.equal(b.rc, 0);
     assert.equal(b.data!.readUInt32LE(180 + 4), 512, 'tiny buffers per CPT');
     assert.equal((await ioctl(emu, 'r', 89, configData({ count: 2 }, 52))).errno, ENOENT, 'past the last CPT');
+  });
+
+  test('netlink ping dump: answered NIDs, then failures under a replaced key table', async () => {
+    const fam = (await resolveFamily(emu, 'a')).family;
+    assert.ok(fam > 0);
+    // lnetctl ping --timeout: "timeout" INT (ms) at top level, NIDs in a LIST
+    const req = nlRequest(fam, 0x305, 6, 5, [str(5, 'timeout'), s64(6, 200), str(5, 'nids'), list(str(5, '10.0.0.2@tcp'), str(5, '10.0.0.99@tcp'))]);
+    const d = decodeDump((await nl(emu, 'a', req)).dgrams);
+    assert.equal(d.done?.errno, 0);
+    assert.equal(d.tables, 2);
+    assert.equal(d.replaced, 1);
+    assert.deepEqual(d.objects[0], { ping: '', 'primary nid': '10.0.0.2@tcp', peer_ni: [{ nid: '10.0.0.2@tcp' }] });
+    assert.deepEqual(d.objects[1], { manage: '', ping: '\n', errno: -ETIMEDOUT, descr: 'failed to ping 10.0.0.99@tcp' });
+    // discover (doit, NLM_F_CREATE): the peer's NIDs and Multi-Rail
+    const disc = nlRequest(fam, 0x405, 6, 5, [str(5, 'nids'), list(str(5, '10.0.0.3@tcp'))]);
+    const r = await nl(emu, 'a', disc);
+    const dd = decodeDump(r.dgrams);
+    assert.equal(dd.error?.errno, 0, 'followed by the ack');
+    assert.deepEqual(dd.objects[0], { discover: '', 'primary nid': '10.0.0.3@tcp', 'Multi-Rail': true, peer_ni: [{ nid: '10.0.0.3@tcp' }, { nid: '10.1.0.3@tcp1' }] });
   });
 
   test('an unreachable host stops answering pings until it is reachable again', async () => {
