@@ -53,10 +53,8 @@ export interface NetlinkReply {
 
 export interface NetAddSpec {
   net: string;
-  /** One NI per interface. */
+  /** One NI per interface (the kernel's netlink parser takes NIs by interface only). */
   interfaces?: string[];
-  /** Or NIs by NID. */
-  nids?: string[];
   tunables?: Partial<Record<'peer_timeout' | 'peer_credits' | 'peer_buffer_credits' | 'credits', number>>;
   lndTunables?: Record<string, number>;
   cpts?: number[];
@@ -191,16 +189,15 @@ export class NetlinkTransport {
       return x;
     };
     for (const i of s.interfaces ?? []) nis.push({ interfaces: new Map([[0, i]]), ...extra() });
-    for (const n of s.nids ?? []) nis.push({ nid: n, ...extra() });
     const item: Record<string, YamlValue> = { 'net type': s.net };
     if (nis.length) item['local NI(s)'] = nis;
     await this.request('NETS', NLM_F.CREATE, { body: [item], group: 'net' });
   }
 
   /** `lnetctl net del --net X [--if Y]`: no flags. */
-  async netDel(o: { net: string; interfaces?: string[]; nids?: string[] }): Promise<void> {
+  async netDel(o: { net: string; interfaces?: string[] }): Promise<void> {
     const item: Record<string, YamlValue> = { 'net type': o.net };
-    const nis: YamlValue[] = [...(o.interfaces ?? []).map((i) => ({ interfaces: new Map([[0, i]]) })), ...(o.nids ?? []).map((n) => ({ nid: n }))];
+    const nis: YamlValue[] = (o.interfaces ?? []).map((i) => ({ interfaces: new Map([[0, i]]) }));
     if (nis.length) item['local NI(s)'] = nis;
     await this.request('NETS', 0, { body: [item], group: 'net' });
   }

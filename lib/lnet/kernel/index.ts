@@ -22,11 +22,12 @@
  * in flight, then frees the thread, socket and libkmod context; handles are
  * also closed when their environment (main thread or worker) shuts down.
  */
+import { networkInterfaces } from 'node:os';
 import { loadLnetNative, type LnetNativeHandle } from '../../native/loader.js';
 import type { AbiRelease } from './abi.js';
 import { LnetError } from './errors.js';
 import { NetlinkTransport, type NetAddSpec } from './genl.js';
-import { IoctlTransport, LNET_PID_ANY, type AddLocalNiSpec, type LndTunables, type NidInput, nidString, nid4 } from './ioctl.js';
+import { IoctlTransport, LNET_PID_ANY, type LndTunables, type NidInput, nidString, nid4 } from './ioctl.js';
 import { ModuleTransport } from './modules.js';
 import { LNET_CMD, type DumpObject, type DumpValue, type GenlFamily, type LnetCmdName } from './netlink.js';
 
@@ -252,25 +253,24 @@ export class LnetKernel implements AsyncDisposable {
   }
 
   /**
-   * Add a net with NIs. The ioctl path needs each NI's NID (give `nids`, or
-   * interfaces with `nidOf` to resolve each interface's NID, as lnetctl does
-   * with getifaddrs).
+   * Add a net with one NI per interface. Over netlink the kernel resolves
+   * the interfaces; over the ioctl each NI's NID is the interface's IPv4
+   * address on the net, found with getifaddrs (os.networkInterfaces) as
+   * lnetctl does, or by `nidOf` when given.
    */
-  addNet(s: NetAddSpec & { nidOf?: (iface: string) => string }): Promise<void> {
+  addNet(s: NetAddSpec & { nidOf?: (iface: string, net: string) => string }): Promise<void> {
     return this.auto(
       'addNet',
       () => this.netlink.netAdd(s),
       async () => {
-        const targets: AddLocalNiSpec[] = [];
-        for (const i of s.interfaces ?? []) {
-          if (!s.nidOf) throw new RangeError(`addNet over ioctl needs the NID of interface ${i} (pass nidOf)`);
-          targets.push({ nid: s.nidOf(i), interface: i });
-        }
-        for (const n of s.nids ?? []) targets.push({ nid: n });
-        for (const t of targets) {
-          const lnd = lndTunablesFor(nid4(t.nid), s.lndTunables);
+        const ifaces = s.interfaces ?? [];
+        if (ifaces.length === 0) throw new RangeError('addNet needs at least one interface');
+        for (const i of ifaces) {
+          const nid = s.nidOf ? s.nidOf(i, s.net) : interfaceNid(i, s.net);
+          const lnd = lndTunablesFor(nid4(nid), s.lndTunables);
           await this.ioctl.addLocalNi({
-            ...t,
+            nid,
+            interface: i,
             ...(s.cpts ? { cpts: s.cpts } : {}),
             tunables: { ...(s.tunables ?? {}) },
             ...(lnd ? { lndTunables: lnd } : {}),
@@ -280,14 +280,14 @@ export class LnetKernel implements AsyncDisposable {
     );
   }
 
-  /** Delete a whole net, or the NIs given by NID. */
-  delNet(o: { net: string; nids?: string[] }): Promise<void> {
+  /** Delete a whole net, or the NIs on the given interfaces. */
+  delNet(o: { net: string; interfaces?: string[]; nidOf?: (iface: string, net: string) => string }): Promise<void> {
     return this.auto(
       'delNet',
-      () => this.netlink.netDel(o),
+      () => this.netlink.netDel({ net: o.net, ...(o.interfaces ? { interfaces: o.interfaces } : {}) }),
       async () => {
-        if (!o.nids || o.nids.length === 0) return this.ioctl.delLocalNi({ net: o.net });
-        for (const n of o.nids) await this.ioctl.delLocalNi({ nid: n });
+        if (!o.interfaces || o.interfaces.length === 0) return this.ioctl.delLocalNi({ net: o.net });
+        for (const i of o.interfaces) await this.ioctl.delLocalNi({ nid: o.nidOf ? o.nidOf(i, o.net) : interfaceNid(i, o.net) });
       },
     );
   }
@@ -399,6 +399,16 @@ export class LnetKernel implements AsyncDisposable {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
+}
+
+/** `<IPv4 of iface>@net`, from getifaddrs (what lnetctl does before IOC_LIBCFS_ADD_LOCAL_NI). */
+function interfaceNid(iface: string, net: string): string {
+  const addrs = networkInterfaces()[iface];
+  const v4 = addrs?.find((a) => a.family === 'IPv4');
+  if (!v4) {
+    throw new LnetError({ code: 'EINVAL', errno: 22, op: 'getifaddrs', transport: 'ioctl', syscall: 'getifaddrs', message: `couldn't query intf ${iface}: no IPv4 address on interface '${iface}'` });
+  }
+  return `${v4.address}@${net}`;
 }
 
 /** LND tunables given as key/value pairs (netlink style) for the ioctl struct of the NI's LND. */

@@ -456,6 +456,20 @@ function scalar(e: KeyEntry, d: Buffer, op: string): DumpValue {
   }
 }
 
+/**
+ * Is a NESTED value a collection (nests numbered 0, 1, ... or 1, 2, ...,
+ * one per element, each holding the child table's attributes) rather than
+ * the child table's attributes directly? Element nests always carry
+ * NLA_F_NESTED; numbering from 0 settles it, otherwise it is a collection
+ * unless every child is a nest the child table itself declares NESTED.
+ */
+function isCollection(children: RawAttr[], child: KeyTable | undefined): boolean {
+  if (children.length === 0) return false;
+  if (children[0]!.type === 0) return true;
+  if (!children.every((c) => c.nested)) return false;
+  return !children.every((c) => child?.keys.get(c.type)?.type === NLA.NESTED);
+}
+
 function decodeValues(attrs: RawAttr[], table: KeyTable | undefined, op: string, depth: number): DumpObject {
   if (depth > MAX_DEPTH) throw new LnetProtocolError(op, 'netlink', 'values nested too deep');
   const obj: DumpObject = {};
@@ -472,7 +486,7 @@ function decodeValues(attrs: RawAttr[], table: KeyTable | undefined, op: string,
     }
     const children = parseAttrs(a.data, op);
     let value: DumpValue;
-    if (children.length > 0 && children[0]!.type === 0) {
+    if (isCollection(children, e.child)) {
       // A collection: nests numbered 0, 1, ... each holding the child table's attrs.
       const elems = children.map((c) => decodeValues(parseAttrs(c.data, op), e.child, op, depth + 1));
       value = e.format & LNKF.SEQUENCE || elems.length !== 1 ? elems : elems[0]!;

@@ -157,6 +157,25 @@ test('each values message is one item, with or without the header key (as lnet_n
   assert.equal(p.tables.length, 1);
 });
 
+test('collections numbered from 1 (as the emulated peer dump sends "peer ni") and nested values given directly', () => {
+  const keys: Key[] = [
+    ['peer', NLA.NUL_STRING, SEQ_MAP],
+    ['primary nid', NLA.STRING],
+    ['peer ni', NLA.NESTED, SEQ_MAP, [['nid', NLA.STRING], ['statistics', NLA.NESTED, MAP, [['send_count', NLA.U32]]]]],
+  ];
+  const r = parseDump(
+    checkReplies([
+      genlMsg(FAM, F.CREATE | F.MULTI, 3, 1, keyTable(keys)),
+      genlMsg(FAM, F.MULTI, 3, 1, Buffer.concat([str(1, ''), str(2, '10.0.0.50@tcp'), nest(3, nest(1, str(1, '10.0.0.50@tcp'), nest(2, nest(0, u32(1, 7)))), nest(2, str(1, '10.0.0.60@tcp'), nest(2, u32(1, 9))))])),
+      done(0),
+    ], 'x'),
+    'x',
+  );
+  assert.deepEqual(r, {
+    peer: [{ 'primary nid': '10.0.0.50@tcp', 'peer ni': [{ nid: '10.0.0.50@tcp', statistics: { send_count: 7 } }, { nid: '10.0.0.60@tcp', statistics: { send_count: 9 } }] }],
+  });
+});
+
 test('kernel errors: NLMSG_ERROR and NLMSG_DONE with extack become LnetError with errno, code and message', () => {
   const req = genlMsg(FAM, 0x305, 2, 0, Buffer.alloc(0));
   assert.throws(() => checkReplies([nlError(-100, req, 'LNet stack down')], 'LNET_CMD_NETS'), (e: unknown) => {

@@ -1,6 +1,7 @@
 /**
  * Runs a plan of kernel-layer calls in a process started under the LNet
- * emulator (LnetEmulator.exec) and prints one JSON result per step:
+ * emulator (LnetEmulator.exec) and prints one JSON line per step as it
+ * completes (so a hang shows where it happened):
  *   node emu-driver.js '<json plan>'
  * plan: [{ id, call: 'ioctl.addRoute' | 'configure' | ..., args: [...] }]
  * result: { id, ok: true, value } | { id, ok: false, error: { name, code, errno, op, kernelMessage, transport, syscall, message } }
@@ -15,7 +16,9 @@ interface Step {
 
 const plan = JSON.parse(process.argv[2] ?? '[]') as Step[];
 const k = openLnetKernel();
-const out: unknown[] = [];
+const emit = (x: unknown): void => {
+  process.stdout.write(JSON.stringify(x, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) + '\n');
+};
 for (const s of plan) {
   const path = s.call.split('.');
   let target: unknown = k;
@@ -24,10 +27,10 @@ for (const s of plan) {
   try {
     if (typeof fn !== 'function') throw new Error(`no method ${s.call}`);
     const value = await fn.apply(target, s.args ?? []);
-    out.push({ id: s.id, ok: true, value, transport: k.lastTransport?.transport });
+    emit({ id: s.id, ok: true, value, transport: k.lastTransport?.transport });
   } catch (e) {
     const err = e as LnetError;
-    out.push({
+    emit({
       id: s.id,
       ok: false,
       error: { name: err.name, code: err.code, errno: err.errno, op: err.op, kernelMessage: err.kernelMessage, transport: err.transport, syscall: err.syscall, message: err.message, isLnetError: e instanceof LnetError },
@@ -35,4 +38,3 @@ for (const s of plan) {
   }
 }
 await k.close();
-process.stdout.write(JSON.stringify(out, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) + '\n');

@@ -25,8 +25,9 @@ type Plan = { id: string; call: string; args?: unknown[] }[];
 
 async function run(emu: LnetEmulator, host: string, plan: Plan): Promise<Record<string, StepResult>> {
   const r = await emu.exec(host, process.execPath, [DRIVER, JSON.stringify(plan)], { timeoutMs: 60_000 });
-  assert.equal(r.code, 0, `driver on ${host} failed: ${r.stderr}`);
-  const list = JSON.parse(r.stdout) as StepResult[];
+  const list = r.stdout.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as StepResult);
+  const next = plan[list.length];
+  assert.equal(r.code, 0, `driver on ${host} failed (${r.signal ?? r.code}) at step ${next?.id ?? '(end)'}: ${r.stderr}`);
   return Object.fromEntries(list.map((x) => [x.id, x]));
 }
 
@@ -93,6 +94,13 @@ for (const release of ['2.15', '2.16'] as const) {
         { id: 'local-nis', call: 'ioctl.listLocalNis' },
         { id: 'msg-stats', call: 'ioctl.getLocalNiMsgStats', args: [1] },
         { id: 'hstats', call: 'ioctl.getLocalNiHealthStats', args: ['10.0.0.1@tcp'] },
+        { id: 'addnet', call: 'addNet', args: [{ net: 'tcp2', interfaces: ['eth1'], tunables: { peer_credits: 32 } }] },
+        { id: 'addnet-again', call: 'addNet', args: [{ net: 'tcp2', interfaces: ['eth1'] }] },
+        { id: 'addnet-noif', call: 'ioctl.addLocalNi', args: [{ nid: '10.7.0.1@tcp3', interface: 'eth7' }] },
+        { id: 'nis-tcp2', call: 'ioctl.listLocalNis' },
+        { id: 'delnet-if', call: 'delNet', args: [{ net: 'tcp2', interfaces: ['eth1'] }] },
+        { id: 'delnet-missing', call: 'delNet', args: [{ net: 'tcp9' }] },
+        { id: 'nis-after-del', call: 'ioctl.listNids' },
         { id: 'route-add', call: 'addRoute', args: [{ net: 'tcp5', gateway: '10.0.0.2@tcp', hop: 1, priority: 2 }] },
         { id: 'route-add-again', call: 'addRoute', args: [{ net: 'tcp5', gateway: '10.0.0.2@tcp', hop: 1, priority: 2 }] },
         { id: 'route-unreach', call: 'addRoute', args: [{ net: 'tcp6', gateway: '10.9.0.2@tcp9' }] },
@@ -115,6 +123,7 @@ for (const release of ['2.15', '2.16'] as const) {
         { id: 'ping', call: 'ping', args: ['10.0.0.2@tcp'] },
         { id: 'ping-ioctl', call: 'ioctl.ping', args: [{ nid: '10.0.0.2@tcp' }] },
         { id: 'ping-nobody', call: 'ioctl.ping', args: [{ nid: '10.0.0.99@tcp', timeoutMs: 300 }] },
+        { id: 'ping-nobody-auto', call: 'ping', args: ['10.0.0.99@tcp', { timeoutMs: 300 }] },
         { id: 'discover', call: 'discover', args: ['10.0.0.2@tcp'] },
         { id: 'rtr-on', call: 'ioctl.configRouting', args: [true] },
         { id: 'buf-add', call: 'ioctl.addBuffers', args: [{ tiny: 1024 }] },
@@ -165,6 +174,8 @@ for (const release of ['2.15', '2.16'] as const) {
       // --- LNet down, configure
       const down = fails(r, 'nids-down', 'ENETDOWN');
       assert.equal(down.transport, nl ? 'netlink' : 'ioctl');
+      if (nl) assert.equal(down.kernelMessage, 'LNet stack down', 'the extack text of lnet_net_show_start()');
+      else assert.equal(down.op, 'IOC_LIBCFS_GET_NI');
       fails(r, 'stats-down', 'ENETDOWN');
       ok(r, 'conf');
       assert.equal(r['conf']!.transport, nl ? 'netlink' : 'ioctl');
@@ -188,6 +199,18 @@ for (const release of ['2.15', '2.16'] as const) {
       assert.equal(typeof ms.sent['put'], 'number');
       const hs = ok(r, 'hstats') as Record<string, number>;
       assert.equal(typeof hs['health_value'], 'number');
+      ok(r, 'addnet');
+      assert.equal(r['addnet']!.transport, nl ? 'netlink' : 'ioctl');
+      fails(r, 'addnet-again', 'EEXIST');
+      fails(r, 'addnet-noif', ['ENODEV', 'EINVAL', 'ENOENT']);
+      const n2nis = ok(r, 'nis-tcp2') as { nid: string; interface: string; tunables: Record<string, number> }[];
+      const tcp2 = n2nis.find((n) => n.nid === '10.1.0.1@tcp2');
+      assert.ok(tcp2, 'NID from eth1\'s address (getifaddrs on the ioctl path, the kernel on netlink)');
+      assert.equal(tcp2.interface, 'eth1');
+      assert.equal(tcp2.tunables['peer_credits'], 32);
+      ok(r, 'delnet-if');
+      fails(r, 'delnet-missing', nl ? ['EINVAL', 'ENOENT'] : 'ENOENT');
+      assert.deepEqual(ok(r, 'nis-after-del'), ['0@lo', '10.0.0.1@tcp', '10.1.0.1@tcp1']);
 
       // --- routes
       ok(r, 'route-add');
@@ -236,6 +259,8 @@ for (const release of ['2.15', '2.16'] as const) {
       assert.deepEqual(pi.ids[0], { nid: '0@lo', pid: 12345 }, 'entry 0 is 12345-0@lo');
       assert.ok(pi.ids.some((x) => x.nid === '10.0.0.2@tcp'));
       fails(r, 'ping-nobody', ['ETIMEDOUT', 'EHOSTUNREACH']);
+      const pn = fails(r, 'ping-nobody-auto', ['ETIMEDOUT', 'EHOSTUNREACH']);
+      assert.equal(pn.transport, nl ? 'netlink' : 'ioctl');
       assert.equal((ok(r, 'discover') as { primaryNid: string }).primaryNid, '10.0.0.2@tcp');
 
       // --- routing, buffers, numa, stats
