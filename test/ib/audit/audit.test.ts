@@ -146,6 +146,8 @@ describe('audit: clean fabric, unlinked cable, counters', () => {
 describe('audit: degraded link and duplicate GUID', () => {
   let sim: IbSim;
   let cleanReference: Fabric;
+  let walkedOnce: Fabric | undefined;
+  const walkedFabric = async (): Promise<FabricSnapshot> => ({ fabric: readSnapshot(writeSnapshot((walkedOnce ??= await drWalk(sim)))).fabric, counters: [] });
 
   before(async () => {
     const clean = await startSim(generateFatTree(FT));
@@ -161,7 +163,7 @@ describe('audit: degraded link and duplicate GUID', () => {
   });
 
   it('a 1x link is flagged against the operator expectation or the reference, not against enabled widths', async () => {
-    const walked: FabricSnapshot = { fabric: await drWalk(sim), counters: [] };
+    const walked = await walkedFabric();
     // both ends have only 1X enabled (the net file says 1x): the 'enabled' fallback expects 1X
     assert.deepEqual(brief(audit(walked)), []);
     const cfg = defaultAuditConfig();
@@ -177,7 +179,7 @@ describe('audit: degraded link and duplicate GUID', () => {
   });
 
   it('expectations: per link beats per fleet beats per node type beats fleet-wide', async () => {
-    const walked: FabricSnapshot = { fabric: await drWalk(sim), counters: [] };
+    const walked = await walkedFabric();
     const yaml = (links: string) =>
       parseAuditConfig(
         [
