@@ -15,7 +15,8 @@ interface Step {
 }
 
 const plan = JSON.parse(process.argv[2] ?? '[]') as Step[];
-const k = openLnetKernel();
+// A reply that never comes fails the step (ETIMEDOUT) instead of hanging the driver.
+const k = openLnetKernel({ netlinkTimeoutMs: 15_000 });
 const emit = (x: unknown): void => {
   process.stdout.write(JSON.stringify(x, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) + '\n');
 };
