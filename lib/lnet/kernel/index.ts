@@ -25,6 +25,7 @@
 import { networkInterfaces } from 'node:os';
 import { loadLnetNative, type LnetNativeHandle } from '../../native/loader.js';
 import type { AbiRelease } from './abi.js';
+import { Nid } from '../nid.js';
 import { LnetError } from './errors.js';
 import { NetlinkTransport, type NetAddSpec } from './genl.js';
 import { IoctlTransport, LNET_PID_ANY, type LndTunables, type NidInput, nidString, nid4 } from './ioctl.js';
@@ -253,43 +254,72 @@ export class LnetKernel implements AsyncDisposable {
   }
 
   /**
-   * Add a net with one NI per interface. Over netlink the kernel resolves
-   * the interfaces; over the ioctl each NI's NID is the interface's IPv4
-   * address on the net, found with getifaddrs (os.networkInterfaces) as
-   * lnetctl does, or by `nidOf` when given.
+   * Add a net with one NI per interface (or per NID). Over netlink the
+   * kernel takes NIs by interface: a NID is mapped to the interface that
+   * holds its address. Over the ioctl each NI needs its NID: an interface's
+   * NID is its IPv4 address on the net, found with getifaddrs
+   * (os.networkInterfaces) as lnetctl does, or by `nidOf` when given.
    */
-  addNet(s: NetAddSpec & { nidOf?: (iface: string, net: string) => string }): Promise<void> {
+  addNet(s: NetAddSpec & { nids?: string[]; nidOf?: (iface: string, net: string) => string }): Promise<void> {
+    const ifaces = s.interfaces ?? [];
+    const nids = s.nids ?? [];
+    if (ifaces.length === 0 && nids.length === 0) return Promise.reject(new RangeError('addNet needs at least one interface or NID'));
     return this.auto(
       'addNet',
-      () => this.netlink.netAdd(s),
+      () => this.netlink.netAdd({ ...s, interfaces: [...ifaces, ...nids.map((n) => interfaceOfNid(n))] }),
       async () => {
-        const ifaces = s.interfaces ?? [];
-        if (ifaces.length === 0) throw new RangeError('addNet needs at least one interface');
+        const lndFor = (nid: string): LndTunables | undefined => lndTunablesFor(nid4(nid), s.lndTunables);
+        const common = { ...(s.cpts ? { cpts: s.cpts } : {}), tunables: { ...(s.tunables ?? {}) } };
         for (const i of ifaces) {
           const nid = s.nidOf ? s.nidOf(i, s.net) : interfaceNid(i, s.net);
-          const lnd = lndTunablesFor(nid4(nid), s.lndTunables);
-          await this.ioctl.addLocalNi({
-            nid,
-            interface: i,
-            ...(s.cpts ? { cpts: s.cpts } : {}),
-            tunables: { ...(s.tunables ?? {}) },
-            ...(lnd ? { lndTunables: lnd } : {}),
-          });
+          const lnd = lndFor(nid);
+          await this.ioctl.addLocalNi({ nid, interface: i, ...common, ...(lnd ? { lndTunables: lnd } : {}) });
+        }
+        for (const nid of nids) {
+          const lnd = lndFor(nid);
+          const iface = interfaceOfNid(nid, false);
+          await this.ioctl.addLocalNi({ nid, ...(iface ? { interface: iface } : {}), ...common, ...(lnd ? { lndTunables: lnd } : {}) });
         }
       },
     );
   }
 
-  /** Delete a whole net, or the NIs on the given interfaces. */
-  delNet(o: { net: string; interfaces?: string[]; nidOf?: (iface: string, net: string) => string }): Promise<void> {
+  /** Delete a whole net, or only the NIs on the given interfaces / with the given NIDs. */
+  delNet(o: { net: string; interfaces?: string[]; nids?: string[]; nidOf?: (iface: string, net: string) => string }): Promise<void> {
+    const ifaces = o.interfaces ?? [];
+    const nids = o.nids ?? [];
     return this.auto(
       'delNet',
-      () => this.netlink.netDel({ net: o.net, ...(o.interfaces ? { interfaces: o.interfaces } : {}) }),
       async () => {
-        if (!o.interfaces || o.interfaces.length === 0) return this.ioctl.delLocalNi({ net: o.net });
-        for (const i of o.interfaces) await this.ioctl.delLocalNi({ nid: o.nidOf ? o.nidOf(i, o.net) : interfaceNid(i, o.net) });
+        if (ifaces.length === 0 && nids.length === 0) return this.netlink.netDel({ net: o.net });
+        const byNid = nids.length ? await this.interfacesOfNis(o.net) : new Map<string, string>();
+        const more = nids.map((n) => {
+          const i = byNid.get(Nid.parse(n).toString());
+          if (i === undefined) throw new LnetError({ code: 'ENOENT', errno: 2, op: 'LNET_CMD_NETS', transport: 'netlink', message: `LNET_CMD_NETS: no NI ${n} on net ${o.net}` });
+          return i;
+        });
+        return this.netlink.netDel({ net: o.net, interfaces: [...ifaces, ...more] });
+      },
+      async () => {
+        if (ifaces.length === 0 && nids.length === 0) return this.ioctl.delLocalNi({ net: o.net });
+        for (const i of ifaces) await this.ioctl.delLocalNi({ nid: o.nidOf ? o.nidOf(i, o.net) : interfaceNid(i, o.net) });
+        for (const n of nids) await this.ioctl.delLocalNi({ nid: n });
       },
     );
+  }
+
+  /** NID -> interface of the NIs of `net`, from the netlink net dump. */
+  private async interfacesOfNis(net: string): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    for (const n of await this.netlink.netsShow({ net })) {
+      for (const ni of arr(n['local NI(s)'])) {
+        const nid = str(ni['nid']);
+        const intf = ni['interfaces'];
+        const name = typeof intf === 'object' && intf !== null && !Array.isArray(intf) && !Buffer.isBuffer(intf) ? str((intf as DumpObject)['0']) : undefined;
+        if (nid && name) out.set(nid, name);
+      }
+    }
+    return out;
   }
 
   addRoute(r: { net: string; gateway: string; hop?: number; priority?: number }): Promise<void> {
@@ -409,6 +439,17 @@ function interfaceNid(iface: string, net: string): string {
     throw new LnetError({ code: 'EINVAL', errno: 22, op: 'getifaddrs', transport: 'ioctl', syscall: 'getifaddrs', message: `couldn't query intf ${iface}: no IPv4 address on interface '${iface}'` });
   }
   return `${v4.address}@${net}`;
+}
+
+/** The interface holding a NID's IPv4 address (getifaddrs). */
+function interfaceOfNid(nid: string, required = true): string {
+  const n = Nid.parse(nid);
+  const addr = n.isLarge ? undefined : [(n.addr4 >>> 24) & 255, (n.addr4 >>> 16) & 255, (n.addr4 >>> 8) & 255, n.addr4 & 255].join('.');
+  for (const [name, list] of Object.entries(networkInterfaces())) {
+    if (list?.some((a) => a.family === 'IPv4' && a.address === addr)) return name;
+  }
+  if (!required) return '';
+  throw new LnetError({ code: 'EINVAL', errno: 22, op: 'getifaddrs', transport: 'netlink', syscall: 'getifaddrs', message: `no local interface has the address of ${nid}` });
 }
 
 /** LND tunables given as key/value pairs (netlink style) for the ioctl struct of the NI's LND. */

@@ -100,6 +100,10 @@ for (const release of ['2.15', '2.16'] as const) {
         { id: 'nis-tcp2', call: 'ioctl.listLocalNis' },
         { id: 'delnet-if', call: 'delNet', args: [{ net: 'tcp2', interfaces: ['eth1'] }] },
         { id: 'delnet-missing', call: 'delNet', args: [{ net: 'tcp9' }] },
+        { id: 'addnet-nid', call: 'addNet', args: [{ net: 'tcp4', nids: ['10.1.0.1@tcp4'] }] },
+        { id: 'nids-tcp4', call: 'ioctl.listNids' },
+        { id: 'delnet-nid', call: 'delNet', args: [{ net: 'tcp4', nids: ['10.1.0.1@tcp4'] }] },
+        { id: 'delnet-nid-unknown', call: 'delNet', args: [{ net: 'tcp', nids: ['10.0.0.77@tcp'] }] },
         { id: 'nis-after-del', call: 'ioctl.listNids' },
         { id: 'route-add', call: 'addRoute', args: [{ net: 'tcp5', gateway: '10.0.0.2@tcp', hop: 1, priority: 2 }] },
         { id: 'route-add-again', call: 'addRoute', args: [{ net: 'tcp5', gateway: '10.0.0.2@tcp', hop: 1, priority: 2 }] },
@@ -210,7 +214,11 @@ for (const release of ['2.15', '2.16'] as const) {
       assert.equal(tcp2.tunables['peer_credits'], 32);
       ok(r, 'delnet-if');
       fails(r, 'delnet-missing', nl ? ['EINVAL', 'ENOENT'] : 'ENOENT');
-      assert.deepEqual(ok(r, 'nis-after-del'), ['0@lo', '10.0.0.1@tcp', '10.1.0.1@tcp1']);
+      ok(r, 'addnet-nid');
+      assert.ok((ok(r, 'nids-tcp4') as string[]).includes('10.1.0.1@tcp4'), 'NI added by NID (interface found by address)');
+      ok(r, 'delnet-nid');
+      fails(r, 'delnet-nid-unknown', 'ENOENT');
+      assert.deepEqual(ok(r, 'nis-after-del'), ['0@lo', '10.0.0.1@tcp', '10.1.0.1@tcp1'], 'only the named NIs were deleted');
 
       // --- routes
       ok(r, 'route-add');
