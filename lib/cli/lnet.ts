@@ -452,7 +452,17 @@ function registerLnetctl(program: Command): void {
     .option('--dry-run', 'only report what would change')
     .action(
       action(async (file: string, o: { dryRun?: boolean }) => {
-        const r = await lnetFactory().apply(readDoc(file), { dryRun: !!o.dryRun });
+        let r;
+        try {
+          r = await lnetFactory().apply(readDoc(file), { dryRun: !!o.dryRun });
+        } catch (e) {
+          // Ansible reads stdout: a refusal before anything ran is still a JSON result.
+          const err = e as Error & { code?: string; problems?: unknown };
+          printJson({ changed: false, failed: true, msg: err.message, code: err.code ?? 'ERR_UNKNOWN', ...(err.problems ? { problems: err.problems } : {}), applied: [] });
+          process.stderr.write(`hpcnet: ${err.message}\n`);
+          process.exitCode = EXIT_FAILED;
+          return;
+        }
         printJson(r);
         if (r.failed) process.exitCode = EXIT_FAILED;
       }),

@@ -238,6 +238,9 @@ export class NativeLnetBackend implements LnetBackend {
       try {
         r = await k.ioctl.getLocalNi(i);
       } catch (e) {
+        // ENOENT ends the list; at index 0 it can also be a missing /dev/lnet (lo always exists while LNet runs).
+        if (isErrno(e, 'ENOENT') && i === 0 && !(await k.modules.list()).some((m) => m.name === 'lnet'))
+          throw new LnetKernelError('ENODEV', 'net show', 'LNET is currently not loaded (/dev/lnet: No such file or directory)', e);
         if (isErrno(e, 'ENOENT')) break;
         throw e;
       }
