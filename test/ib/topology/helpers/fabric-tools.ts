@@ -5,7 +5,7 @@
  * two nodes that carry the same GUID).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IbSim } from '../../../../lib/sim/ibsim.js';
@@ -25,8 +25,16 @@ import {
   type SmInfo,
 } from '../../../../lib/ib/topology/index.js';
 
+const made: string[] = [];
+process.on('exit', () => {
+  for (const d of made) rmSync(d, { recursive: true, force: true });
+});
+
+/** A temporary folder, removed when the test process exits. */
 export function tmpDir(prefix = 'hpcnet-topo-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  made.push(d);
+  return d;
 }
 
 /** Start a simulator on a net file given as text. */
