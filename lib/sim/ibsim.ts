@@ -326,8 +326,11 @@ export class IbSim {
   }
 
   private track(child: ChildProcess): void {
+    // Never keep the event loop alive for the simulator: a script that ends
+    // without stop() still exits, and the exit hooks end a temporary
+    // simulator's processes.
     this.children.push(child);
-    if (this.state.persistent) child.unref();
+    child.unref();
   }
 
   private save(): void {
@@ -411,7 +414,7 @@ export class IbSim {
   }
 
   /** Run a client program to completion and collect its output. */
-  exec(command: string, args: string[] = [], opts: ExecOptions = {}): Promise<ExecResult> {
+  async exec(command: string, args: string[] = [], opts: ExecOptions = {}): Promise<ExecResult> {
     const child = this.spawn(command, args, opts);
     return new Promise((resolveExec, reject) => {
       let stdout = '';
