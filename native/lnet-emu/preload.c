@@ -988,12 +988,16 @@ EXPORT int ioctl(int fd, unsigned long req, ...) {
 }
 
 /* ------------------------------------------------------------------ modules */
+/* Emulated module files are small ELF objects whose section ".hpcnet_lnetemu" holds
+ * "HPCNET-LNETEMU-MODULE name=<module>\n": look for that marker in the image. */
+#define MOD_SCAN_MAX (64 * 1024)
 static int mod_name_from_image(const unsigned char *img, size_t len, char *name, size_t cap) {
   size_t ml = strlen(LNETEMU_MODULE_MAGIC);
-  if (len < ml || memcmp(img, LNETEMU_MODULE_MAGIC, ml) != 0) return -ENOEXEC;
-  size_t i = 0;
-  while (ml + i < len && i + 1 < cap && img[ml + i] != '\n' && img[ml + i] != 0) {
-    name[i] = (char)img[ml + i];
+  const unsigned char *p = memmem(img, len, LNETEMU_MODULE_MAGIC, ml);
+  if (!p) return -ENOEXEC;
+  size_t off = (size_t)(p - img) + ml, i = 0;
+  while (off + i < len && i + 1 < cap && img[off + i] != '\n' && img[off + i] != 0) {
+    name[i] = (char)img[off + i];
     i++;
   }
   name[i] = 0;
@@ -1027,13 +1031,19 @@ static int mod_load(const char *name, const char *params) {
 
 static int emu_init_module(const void *image, unsigned long len, const char *params) {
   char name[64];
-  unsigned char head[128];
-  size_t n = len < sizeof(head) ? len : sizeof(head);
+  size_t n = len < MOD_SCAN_MAX ? len : MOD_SCAN_MAX;
+  unsigned char *head = malloc(n ? n : 1);
+  if (!head) {
+    errno = ENOMEM;
+    return -1;
+  }
   if (self_read(head, (uint64_t)(uintptr_t)image, n) < 0) {
+    free(head);
     errno = EFAULT;
     return -1;
   }
   int e = mod_name_from_image(head, n, name, sizeof(name));
+  free(head);
   if (e < 0) {
     errno = -e;
     return -1;
@@ -1043,11 +1053,19 @@ static int emu_init_module(const void *image, unsigned long len, const char *par
 
 static int emu_finit_module(int fd, const char *params, int flags) {
   (void)flags;
-  unsigned char head[128];
-  ssize_t n = pread(fd, head, sizeof(head), 0);
-  if (n < 0) return -1;
+  unsigned char *head = malloc(MOD_SCAN_MAX);
+  if (!head) {
+    errno = ENOMEM;
+    return -1;
+  }
+  ssize_t n = pread(fd, head, MOD_SCAN_MAX, 0);
+  if (n < 0) {
+    free(head);
+    return -1;
+  }
   char name[64];
   int e = mod_name_from_image(head, (size_t)n, name, sizeof(name));
+  free(head);
   if (e < 0) {
     errno = -e;
     return -1;

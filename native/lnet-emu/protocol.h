@@ -38,7 +38,8 @@ enum lnetemu_op {
  *   u32 nwrites, then nwrites x { u32 ptr_offset, u32 len, bytes }:
  *   bytes to store at the user pointer found at ptr_offset in the caller's struct. */
 
-/* Emulated module files start with this line: "HPCNET-LNETEMU-MODULE name=<name>\n" */
+/* Emulated module files (small ELF objects) carry this line in a section ".hpcnet_lnetemu":
+ * "HPCNET-LNETEMU-MODULE name=<name>\n" */
 #define LNETEMU_MODULE_MAGIC "HPCNET-LNETEMU-MODULE name="
 
 #endif

@@ -7,6 +7,7 @@
  * The daemon re-renders the dynamic part after every state change; writes are
  * atomic (temporary file + rename) so readers never see half a file.
  */
+import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { release as osRelease } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -91,6 +92,75 @@ export function buildKmodIndex(entries: Array<{ key: string; value: string; prio
   return out;
 }
 
+// ------------------------------------------------------------------ module files
+const MOD_DESCR: Record<string, string> = {
+  libcfs: 'Lustre helper library',
+  lnet: 'Lustre Networking layer',
+  ksocklnd: 'TCP Socket LNet Network Driver',
+  ko2iblnd: 'OpenIB gen2 LNet Network Driver',
+  obdclass: 'Lustre Class Driver',
+  ptlrpc: 'Lustre Request Processor and Lock Management',
+  lustre: 'Lustre Client File System',
+};
+
+/**
+ * A minimal ELF64 relocatable object standing for a module: a `.modinfo`
+ * section (what modinfo and libkmod read) and `.hpcnet_lnetemu` with the line
+ * the preload library uses to recognise the module in init_module/finit_module.
+ */
+export function moduleElf(host: Host, def: Host['defs'][number]): Buffer {
+  const version = host.release === '2.15' ? '2.15.6' : '2.16.1';
+  const info = [
+    'license=GPL',
+    `version=${version}`,
+    `description=${MOD_DESCR[def.name] ?? def.name}`,
+    'author=OpenSFS, Inc. <http://www.lustre.org/>',
+    ...def.params.flatMap((x) => [`parm=${x.name}:${x.name.replace(/_/g, ' ')}`, `parmtype=${x.name}:${x.kind === 'charp' ? 'charp' : x.kind}`]),
+    `srcversion=${createHash('md5').update(def.name + version).digest('hex').slice(0, 23).toUpperCase()}`,
+    `depends=${def.deps.join(',')}`, // symbol users: reference 6.2
+    'retpoline=Y',
+    `name=${def.name}`,
+    `vermagic=${kernelRelease()} SMP preempt mod_unload modversions `,
+  ];
+  const modinfo = Buffer.from(info.map((x) => x + '\0').join(''), 'latin1');
+  const marker = Buffer.from(`${MODULE_MAGIC}${def.name}\n`, 'latin1');
+  const names = ['', '.modinfo', '.hpcnet_lnetemu', '.shstrtab'];
+  const shstr = Buffer.from(names.map((n) => n + '\0').join(''), 'latin1');
+  const nameOff = (n: string) => shstr.indexOf(Buffer.from(n + '\0', 'latin1'), n === '' ? 0 : 1);
+  const align8 = (n: number) => (n + 7) & ~7;
+  const offModinfo = 64;
+  const offMarker = align8(offModinfo + modinfo.length);
+  const offShstr = offMarker + marker.length;
+  const offSh = align8(offShstr + shstr.length);
+  const out = Buffer.alloc(offSh + 64 * names.length);
+  // Elf64_Ehdr
+  out.set([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0], 0);
+  out.writeUInt16LE(1, 16); // ET_REL
+  out.writeUInt16LE(62, 18); // EM_X86_64
+  out.writeUInt32LE(1, 20);
+  out.writeBigUInt64LE(BigInt(offSh), 40);
+  out.writeUInt16LE(64, 52); // e_ehsize
+  out.writeUInt16LE(64, 58); // e_shentsize
+  out.writeUInt16LE(names.length, 60);
+  out.writeUInt16LE(names.length - 1, 62); // e_shstrndx
+  modinfo.copy(out, offModinfo);
+  marker.copy(out, offMarker);
+  shstr.copy(out, offShstr);
+  const sh = (i: number, name: string, type: number, flags: number, off: number, size: number, align: number) => {
+    const o = offSh + i * 64;
+    out.writeUInt32LE(nameOff(name), o);
+    out.writeUInt32LE(type, o + 4);
+    out.writeBigUInt64LE(BigInt(flags), o + 8);
+    out.writeBigUInt64LE(BigInt(off), o + 24);
+    out.writeBigUInt64LE(BigInt(size), o + 32);
+    out.writeBigUInt64LE(BigInt(align), o + 48);
+  };
+  sh(1, '.modinfo', 1 /* PROGBITS */, 2 /* ALLOC */, offModinfo, modinfo.length, 1);
+  sh(2, '.hpcnet_lnetemu', 1, 0, offMarker, marker.length, 1);
+  sh(3, '.shstrtab', 3 /* STRTAB */, 0, offShstr, shstr.length, 1);
+  return out;
+}
+
 // ------------------------------------------------------------------ writers
 function atomicWrite(path: string, data: string | Buffer, mode?: number): void {
   mkdirSync(dirname(path), { recursive: true });
@@ -109,11 +179,7 @@ export function initHostTree(host: Host, hostDir: string): void {
   const depLines: string[] = [];
   const depEntries: Array<{ key: string; value: string; priority: number }> = [];
   host.defs.forEach((def, i) => {
-    const body =
-      `${MODULE_MAGIC}${def.name}\n` +
-      `hpcnet LNet emulator module file (not a kernel object); release ${host.release}\n` +
-      def.params.map((x) => `parm=${x.name}\n`).join('');
-    atomicWrite(join(kdir, def.path), body.padEnd(4096, '\0'));
+    atomicWrite(join(kdir, def.path), moduleElf(host, def));
     const line = `${def.path}:${def.deps.map((d) => ' ' + host.def(d)!.path).join('')}`;
     depLines.push(line);
     depEntries.push({ key: def.name, value: line, priority: i });
