@@ -51,6 +51,8 @@ export interface LnetNativeInsertion {
   options: string;
   /** An install command ran instead of insmod. */
   install: boolean;
+  /** That install command (modprobe.d), when install is true. */
+  command?: string;
 }
 
 export interface LnetNativeModule {

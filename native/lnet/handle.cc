@@ -157,7 +157,8 @@ struct ModRec {
 
 struct InsertRec {
   std::string name, path, options;
-  bool install;  // an install command ran instead of insmod
+  bool install;         // an install command ran instead of insmod
+  std::string command;  // that install command
 };
 
 thread_local std::vector<InsertRec>* tl_inserted = nullptr;
@@ -165,8 +166,9 @@ thread_local std::vector<InsertRec>* tl_inserted = nullptr;
 void PrintAction(kmod_module* m, bool install, const char* options) {
   if (tl_inserted == nullptr) return;
   const char* path = kmod_module_get_path(m);
+  const char* cmd = install ? kmod_module_get_install_commands(m) : nullptr;
   tl_inserted->push_back(InsertRec{kmod_module_get_name(m), path ? path : "",
-                                   options ? options : "", install});
+                                   options ? options : "", install, cmd ? cmd : ""});
 }
 
 }  // namespace
@@ -556,6 +558,7 @@ Napi::Value LnetHandle::ModLoad(const Napi::CallbackInfo& info) {
           o.Set("path", r.path);
           o.Set("options", r.options);
           o.Set("install", r.install);
+          if (r.install) o.Set("command", r.command);
           a[i] = o;
         }
         return a;

@@ -14,6 +14,8 @@ export interface ModuleInsertion {
   options: string;
   /** An install command from modprobe.d ran instead of insmod. */
   install: boolean;
+  /** That install command, when `install` is true. */
+  command?: string;
 }
 
 export interface LoadedModule {
@@ -42,9 +44,9 @@ export function formatModuleOptions(params: Record<string, string | number | boo
     .join(' ');
 }
 
-/** The `insmod PATH OPTIONS` line modprobe -v prints for an insertion. */
+/** The line `modprobe -v` prints for an insertion: `insmod PATH OPTIONS` (the space is there even without options), or `install COMMAND OPTIONS`. */
 export function modprobeVerboseLine(i: ModuleInsertion): string {
-  return i.install ? `install ${i.name} ${i.options}`.trimEnd() : `insmod ${i.path}${i.options ? ' ' + i.options : ''}`;
+  return i.install ? `install ${i.command ?? i.name} ${i.options}` : `insmod ${i.path} ${i.options}`;
 }
 
 const NAME = /^[A-Za-z0-9_-]+$/;
