@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { test } from 'node:test';
+import { spawn } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
 import { loadLnetNative } from '../../../lib/native/loader.js';
 import { packV1 } from '../../../lib/lnet/kernel/abi.js';
@@ -112,4 +113,18 @@ test('works in a worker_thread and the worker exits on its own with a handle lef
   assert.deepEqual(msg, { fam: existsSync('/dev/lnet') ? 'lnet' : 'none', r: 'ENOENT' });
   const exitCode = await new Promise((resolve) => w.once('exit', resolve));
   assert.equal(exitCode, 0);
+});
+
+test('a process with a handle left open (after a call) exits on its own', async () => {
+  const url = new URL('../../../lib/lnet/kernel/index.js', import.meta.url).href;
+  const code = `import(${JSON.stringify(url)}).then(async (m) => { const k = m.openLnetKernel(); await k.netlink.family(); await k.modules.readParamRaw('nosuchmodule', 'x').catch(() => {}); console.log('done'); });`;
+  const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  const [exitCode, signal] = await new Promise<[number | null, string | null]>((resolve) => child.once('exit', (c, s) => resolve([c, s])));
+  clearTimeout(timer);
+  assert.equal(signal, null, 'not killed by the deadline');
+  assert.equal(exitCode, 0);
+  assert.equal(out.trim(), 'done');
 });

@@ -17,6 +17,14 @@ function expectStruct(name: string, size: number, fields: Record<string, number>
   for (const [f, off] of Object.entries(fields)) assert.equal(s.fields[f], off, `offsetof(${name}, ${f})${release ? ` in ${release}` : ''}`);
 }
 
+test('the compiled layouts (printed for the record)', (t) => {
+  for (const [name, st] of Object.entries(L.structs)) t.diagnostic(`${name}: size ${st.size} ${Object.entries(st.fields).map(([f, o]) => `${f}@${o}`).join(' ')}`);
+  for (const [rel, structs] of Object.entries(L.releases)) {
+    for (const [name, st] of Object.entries(structs)) t.diagnostic(`[${rel}] ${name}: size ${st.size} ${Object.entries(st.fields).map(([f, o]) => `${f}@${o}`).join(' ')}`);
+  }
+  assert.ok(Object.keys(L.structs).length >= 18, `${Object.keys(L.structs).length} structs exported`);
+});
+
 test('ioctl numbers (reference 1.2 table)', () => {
   const table: Record<string, number> = {
     CLEAR_DEBUG: 0xc008651f, MARK_DEBUG: 0xc0086520, GET_NI: 0xc0086532, FAIL_NID: 0xc0086533, NOTIFY_ROUTER: 0xc0086537,
