@@ -5,12 +5,14 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
+import { parse as parseYaml } from 'yaml';
 import { HpcnetError, InvalidArgumentError } from '../errors.js';
 import { openLnet } from '../lnet/default-backend.js';
 import { errnoOf, strerror } from '../lnet/errors.js';
 import type { LNet } from '../lnet/facade.js';
 import { emit, globalDoc, netsDoc, peerListDoc, peersDoc, pingDoc, routesDoc, routingDoc, statsDoc } from '../lnet/format.js';
 import { GLOBAL_DEFS, globalDef } from '../lnet/globals.js';
+import { NetId } from '../lnet/nid.js';
 import { EXIT_FAILED, action, fail, printJson } from './util.js';
 
 type JsonOpt = { json?: boolean };
@@ -65,6 +67,7 @@ export function registerLnet(program: Command): void {
 
 function registerLnetctl(program: Command): void {
   const lnet = program.command('lnet').description('LNet control (lnetctl verbs): nets, routes, peers, globals, YAML import/export/apply, safe unload');
+  addNetworkCommand(lnet.command('network'));
 
   lnet
     .command('status')
@@ -421,9 +424,11 @@ function registerLnetctl(program: Command): void {
     .description("YAML of the running configuration in lnetctl's layout for the running release")
     .argument('[file]', 'write to this file instead of stdout')
     .option('--backup', 'backup form (only what import needs)')
+    .option('--json', 'the same document as JSON')
     .action(
-      action(async (file: string | undefined, o: { backup?: boolean }) => {
-        const text = await lnetFactory().export({ backup: !!o.backup });
+      action(async (file: string | undefined, o: JsonOpt & { backup?: boolean }) => {
+        const yaml = await lnetFactory().export({ backup: !!o.backup });
+        const text = o.json ? JSON.stringify(parseYaml(yaml), null, 2) + '\n' : yaml;
         if (file) writeFileSync(file, text);
         else out(text);
       }),
@@ -497,10 +502,50 @@ function errnoOfError(e: unknown): { code: string; errno: number } {
 function registerLctl(program: Command): void {
   const lctl = program.command('lctl').description("lctl's LNet commands: network up|down, list_nids, ping (same output as lctl)");
 
+  addNetworkCommand(lctl.command('network').alias('net'));
+
   lctl
-    .command('network')
-    .alias('net')
-    .description('network up|down|configure|unconfigure')
+    .command('list_nids')
+    .argument('[all]', "'all' to include 0@lo")
+    .option('--json', 'JSON output')
+    .action(async (all: string | undefined, o: JsonOpt) => {
+      try {
+        const nids = await lnetFactory().listNids({ all: all === 'all' });
+        if (o.json) printJson(nids);
+        else for (const n of nids) out(n + '\n');
+      } catch (e) {
+        const { code, errno } = errnoOfError(e);
+        if (o.json) printJson({ error: { code, errno, message: (e as Error).message } });
+        else if (code === 'ENODEV' || code === 'ENOENT')
+          process.stderr.write('opening /dev/lnet failed: No such file or directory\nhint: the kernel modules may not be loaded\nIOC_LIBCFS_GET_NI error 2: No such file or directory\n');
+        else process.stderr.write(`IOC_LIBCFS_GET_NI error ${errno}: ${strerror(code)}\n`);
+        process.exitCode = 1;
+      }
+    });
+
+  lctl
+    .command('ping')
+    .argument('<nid>', 'NID or process id')
+    .argument('[timeout]', 'seconds (default 1)')
+    .option('--json', 'JSON output')
+    .action(async (nid: string, timeout: string | undefined, o: JsonOpt) => {
+      try {
+        const r = await lnetFactory().ping(nid, timeout !== undefined ? { timeoutMs: Number(timeout) * 1000 } : {});
+        if (o.json) printJson(r);
+        else for (const id of r.ids) out(id + '\n');
+      } catch (e) {
+        const { code, errno } = errnoOfError(e);
+        if (o.json) printJson({ error: { code, errno, message: (e as Error).message } });
+        else process.stderr.write(`failed to ping ${nid}: ${strerror(code)}\n`);
+        process.exitCode = 1;
+      }
+    });
+}
+
+/** `network up|down|configure|unconfigure` with lctl's output (under `hpcnet lctl` and `hpcnet lnet`). */
+function addNetworkCommand(cmd: Command): void {
+  cmd
+    .description('network up|down|configure|unconfigure, printing what lctl prints')
     .argument('<action>', 'up, down, configure or unconfigure')
     .option('--json', 'JSON output')
     .action(async (act: string, o: JsonOpt) => {
@@ -539,43 +584,11 @@ function registerLctl(program: Command): void {
         }
         return;
       }
-      process.stderr.write(`Can't parse net ${act}\n`);
-      process.exitCode = 1;
-    });
-
-  lctl
-    .command('list_nids')
-    .argument('[all]', "'all' to include 0@lo")
-    .option('--json', 'JSON output')
-    .action(async (all: string | undefined, o: JsonOpt) => {
+      // Any other word selects lctl's "current net": silent when it is a net name.
       try {
-        const nids = await lnetFactory().listNids({ all: all === 'all' });
-        if (o.json) printJson(nids);
-        else for (const n of nids) out(n + '\n');
-      } catch (e) {
-        const { code, errno } = errnoOfError(e);
-        if (o.json) printJson({ error: { code, errno, message: (e as Error).message } });
-        else if (code === 'ENODEV' || code === 'ENOENT')
-          process.stderr.write('opening /dev/lnet failed: No such file or directory\nhint: the kernel modules may not be loaded\nIOC_LIBCFS_GET_NI error 2: No such file or directory\n');
-        else process.stderr.write(`IOC_LIBCFS_GET_NI error ${errno}: ${strerror(code)}\n`);
-        process.exitCode = 1;
-      }
-    });
-
-  lctl
-    .command('ping')
-    .argument('<nid>', 'NID or process id')
-    .argument('[timeout]', 'seconds (default 1)')
-    .option('--json', 'JSON output')
-    .action(async (nid: string, timeout: string | undefined, o: JsonOpt) => {
-      try {
-        const r = await lnetFactory().ping(nid, timeout !== undefined ? { timeoutMs: Number(timeout) * 1000 } : {});
-        if (o.json) printJson(r);
-        else for (const id of r.ids) out(id + '\n');
-      } catch (e) {
-        const { code, errno } = errnoOfError(e);
-        if (o.json) printJson({ error: { code, errno, message: (e as Error).message } });
-        else process.stderr.write(`failed to ping ${nid}: ${strerror(code)}\n`);
+        NetId.parse(act);
+      } catch {
+        process.stderr.write(`Can't parse net ${act}\n`);
         process.exitCode = 1;
       }
     });
