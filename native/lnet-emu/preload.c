@@ -170,13 +170,23 @@ struct fdinfo {
 #define FD_MAX 65536
 static struct fdinfo *g_fds;
 
+static pthread_once_t g_fds_once = PTHREAD_ONCE_INIT;
+static void fds_alloc(void) { g_fds = calloc(FD_MAX, sizeof(struct fdinfo)); }
 static struct fdinfo *fdi(int fd) {
   if (fd < 0 || fd >= FD_MAX) return NULL;
-  if (!g_fds) {
-    g_fds = calloc(FD_MAX, sizeof(struct fdinfo));
-    if (!g_fds) return NULL;
+  pthread_once(&g_fds_once, fds_alloc);
+  return g_fds ? &g_fds[fd] : NULL;
+}
+/* A descriptor number handed out by the real kernel is not ours (any more):
+ * forget what we knew about it (it may have been closed behind our back,
+ * e.g. by fclose() or close_range()). */
+static int fd_forget(int fd) {
+  if (g_fds && fd >= 0 && fd < FD_MAX && g_fds[fd].kind != FD_NONE) {
+    /* (a netlink pair's other end is left open: its number may have been reused too) */
+    free(g_fds[fd].path);
+    memset(&g_fds[fd], 0, sizeof(g_fds[fd]));
   }
-  return &g_fds[fd];
+  return fd;
 }
 static int fd_kind(int fd) {
   if (!g_fds || fd < 0 || fd >= FD_MAX) return FD_NONE;
@@ -383,7 +393,7 @@ static int dev_open(int flags) {
     errno = -rc;
     return -1;
   }
-  int fd = (int)raw_openat(AT_FDCWD, "/dev/null", O_RDWR | (flags & O_CLOEXEC), 0);
+  int fd = fd_forget((int)raw_openat(AT_FDCWD, "/dev/null", O_RDWR | (flags & O_CLOEXEC), 0));
   if (fd < 0) {
     uint32_t h = (uint32_t)rc;
     rpc(LNETEMU_OP_CLOSE_DEV, &h, 4, NULL, 0, &resp, &rl, &rc, g_timeout_ms);
@@ -561,6 +571,8 @@ EXPORT int socket(int domain, int type, int protocol) {
     int sv[2];
     int extra = type & (SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (R(syscall)(SYS_socketpair, AF_UNIX, SOCK_DGRAM | extra, 0, sv) != 0) return -1;
+    fd_forget(sv[0]);
+    fd_forget(sv[1]);
     int hi = fcntl(sv[1], F_DUPFD_CLOEXEC, 800);
     if (hi >= 0) {
       R(close)(sv[1]);
@@ -583,7 +595,7 @@ EXPORT int socket(int domain, int type, int protocol) {
     f->peer = sv[1];
     return sv[0];
   }
-  return R(socket)(domain, type, protocol);
+  return fd_forget(R(socket)(domain, type, protocol));
 }
 
 EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len) {
@@ -789,7 +801,7 @@ static int cookie_close(void *c) {
 
 /* ------------------------------------------------------------------ open family */
 static int emu_openat(int dirfd, const char *path, int flags, mode_t mode) {
-  if (active() != 1 || !path || !emulated_path(path)) return (int)raw_openat(dirfd, path, flags, mode);
+  if (active() != 1 || !path || !emulated_path(path)) return fd_forget((int)raw_openat(dirfd, path, flags, mode));
   if (strcmp(path, "/dev/lnet") == 0) return dev_open(flags);
   const char *rp = rw(path, 0);
   int acc = flags & O_ACCMODE;
@@ -805,7 +817,7 @@ static int emu_openat(int dirfd, const char *path, int flags, mode_t mode) {
       return -1;
     }
     flags &= ~(O_TRUNC | O_CREAT | O_EXCL);
-    int fd = (int)raw_openat(AT_FDCWD, rp, flags, 0);
+    int fd = fd_forget((int)raw_openat(AT_FDCWD, rp, flags, 0));
     if (fd < 0) return -1;
     if (is_param_path(path)) {
       struct fdinfo *f = fdi(fd);
@@ -818,7 +830,7 @@ static int emu_openat(int dirfd, const char *path, int flags, mode_t mode) {
     }
     return fd;
   }
-  return (int)raw_openat(AT_FDCWD, rp, flags & ~(O_CREAT | O_EXCL), 0);
+  return fd_forget((int)raw_openat(AT_FDCWD, rp, flags & ~(O_CREAT | O_EXCL), 0));
 }
 
 static mode_t va_mode(int flags, va_list ap) {
@@ -892,13 +904,17 @@ static FILE *emu_fopen(const char *path, const char *mode, FILE *(*real)(const c
   }
   return real(rp, mode);
 }
+static FILE *forget_file(FILE *fp) {
+  if (fp && fileno(fp) >= 0 && fd_kind(fileno(fp)) != FD_LNETDEV) fd_forget(fileno(fp));
+  return fp;
+}
 EXPORT FILE *fopen(const char *path, const char *mode) {
   resolve_fopen();
-  return emu_fopen(path, mode, real_fopen);
+  return forget_file(emu_fopen(path, mode, real_fopen));
 }
 EXPORT FILE *fopen64(const char *path, const char *mode) {
   resolve_fopen64();
-  return emu_fopen(path, mode, real_fopen64 ? real_fopen64 : R(fopen));
+  return forget_file(emu_fopen(path, mode, real_fopen64 ? real_fopen64 : R(fopen)));
 }
 
 EXPORT DIR *opendir(const char *path) { return R(opendir)(rw(path, 0)); }

@@ -310,7 +310,8 @@ function shutdown(): void {
   stopping = true;
   for (const c of conns) c.sock.destroy();
   server.close();
-  rmSync(join(dir!, 'daemon.sock'), { force: true });
+  // Everything this emulator made lives under its state folder.
+  rmSync(dir!, { recursive: true, force: true });
   process.exit(0);
 }
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, shutdown);

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { LnetEmulator } from '../../../lib/sim/lnet/index.js';
 import { cliEntry } from '../../../lib/util/paths.js';
 import { NID_LO, client, clientPath, configData, decodeDump, ioctl, list, nid, nl, nlRequest, peerCfg, pingData, resolveFamily, s64, str, v1 } from './helpers.js';
@@ -157,6 +157,39 @@ describe('LNet emulator: lifecycle', () => {
       await emu.stop();
     }
     assert.ok(!existsSync(emu.dir));
+  });
+
+  test('a daemon that stops answering: the client gives up after its timeout with EIO', async () => {
+    const emu = await LnetEmulator.start({ hosts: ['s=eth0:10.9.1.1'] });
+    try {
+      await emu.modprobe('s', 'lnet');
+      process.kill(emu.state.pid, 'SIGSTOP');
+      const env = { ...process.env, ...emu.env('s'), HPCNET_LNETEMU_TIMEOUT_MS: '500' };
+      const t0 = Date.now();
+      const r = spawnSync(clientPath(), ['ioctl', '50', v1().toString('hex')], { env, encoding: 'utf8', timeout: 20_000 });
+      assert.ok(Date.now() - t0 < 5000, 'bounded by the timeout');
+      assert.match(r.stdout, /open errno=5/, r.stdout + r.stderr);
+      assert.match(r.stderr, /is not reachable: (no answer in time|Connection timed out)/);
+    } finally {
+      process.kill(emu.state.pid, 'SIGCONT');
+      await emu.stop();
+    }
+  });
+
+  test('SIGINT to the process that started a temporary emulator removes its daemon and files', async () => {
+    const script = `
+      const { LnetEmulator } = await import(${JSON.stringify(new URL('../../../lib/sim/lnet/index.js', import.meta.url).href)});
+      const e = await LnetEmulator.start({ hosts: ['t=eth0:10.9.2.1'] });
+      process.stdout.write(JSON.stringify({ dir: e.dir, pid: e.state.pid }) + '\\n');
+      setInterval(() => {}, 1000);`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const info = await new Promise<{ dir: string; pid: number }>((res) => child.stdout!.once('data', (d: Buffer) => res(JSON.parse(d.toString()) as { dir: string; pid: number })));
+    assert.ok(existsSync(info.dir));
+    child.kill('SIGINT');
+    await new Promise((r) => child.once('close', r));
+    for (let i = 0; i < 100 && existsSync(`/proc/${info.pid}`); i++) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(!existsSync(info.dir), 'state folder removed');
+    assert.ok(!existsSync(`/proc/${info.pid}/stat`) || /\) [ZX] /.test(readFileSync(`/proc/${info.pid}/stat`, 'utf8')), 'daemon gone');
   });
 
   test('stop removes the daemon, the processes started on it and every file', async () => {
