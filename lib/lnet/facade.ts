@@ -126,6 +126,15 @@ export class LNet {
     this.backend = backend;
   }
 
+  /** Release the backend's descriptors and threads (it reopens lazily if used again). */
+  close(): Promise<void> {
+    return this.backend.close();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
   private async call<T>(op: string, fn: () => Promise<T>, extra?: string): Promise<T> {
     try {
       return await fn();
