@@ -53,6 +53,18 @@ struct State {
   kmod_ctx* kmod = nullptr;
 
   ~State() { Release(); }
+
+  // After a transport failure (send/receive error, peer closed, reply cut
+  // short) the socket may hold a half-read reply: the next call reconnects.
+  void DropSocket() {
+    if (sk != nullptr) {
+      nl_close(sk);
+      nl_socket_free(sk);
+      sk = nullptr;
+    }
+    groups.clear();
+  }
+
   void Release() {
     if (sk != nullptr) {
       nl_close(sk);
@@ -359,6 +371,7 @@ Napi::Value LnetHandle::NlRequest(const Napi::CallbackInfo& info) {
         nlmsg_free(msg);
         if (rc < 0) {
           int err = sendErr != 0 ? sendErr : EIO;
+          st->DropSocket();
           throw NativeError{ErrnoName(err), err, "nl_send", std::string("nl_send: ") + nl_geterror(rc)};
         }
         auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeoutMs);
@@ -373,7 +386,9 @@ Napi::Value LnetHandle::NlRequest(const Napi::CallbackInfo& info) {
           int pr = poll(&pfd, 1, static_cast<int>(left < 200 ? left : 200));
           if (pr < 0) {
             if (errno == EINTR) continue;
-            throw Errno(errno, "poll");
+            int err = errno;
+            st->DropSocket();
+            throw Errno(err, "poll");
           }
           if (pr == 0) continue;
           sockaddr_nl nla{};
@@ -383,10 +398,12 @@ Napi::Value LnetHandle::NlRequest(const Napi::CallbackInfo& info) {
           if (n < 0) {
             int err = errno != 0 ? errno : EIO;
             free(buf);
+            st->DropSocket();
             throw NativeError{ErrnoName(err), err, "nl_recv", std::string("nl_recv: ") + nl_geterror(n)};
           }
           if (n == 0) {
             free(buf);
+            st->DropSocket();
             throw NativeError{"ECONNRESET", ECONNRESET, "nl_recv", "netlink socket closed by peer"};
           }
           auto* h = reinterpret_cast<nlmsghdr*>(buf);
@@ -400,8 +417,10 @@ Napi::Value LnetHandle::NlRequest(const Napi::CallbackInfo& info) {
             h = nlmsg_next(h, &remaining);
           }
           free(buf);
-          if (replies->size() > 100000)
+          if (replies->size() > 100000) {
+            st->DropSocket();
             throw NativeError{"EMSGSIZE", EMSGSIZE, "nl_recv", "netlink reply exceeds 100000 messages"};
+          }
         }
       },
       [request, replies](Napi::Env env) -> Napi::Value {
