@@ -27,6 +27,7 @@ export const IOC = {
   LNET_DIST: legacy(58),
   CONFIGURE: legacy(59),
   TESTPROTOCOMPAT: legacy(60),
+  PING: legacy(61),
   PING_PEER: legacy(62),
   LNET_FAULT: legacy(64),
   DISCOVER: legacy(77),
@@ -358,6 +359,9 @@ async function dispatch(h: Host, cmd: number, d: Buffer, writes: IoctlReply['wri
     case IOC.PING_PEER:
     case IOC.DISCOVER:
       return ping(h, d, writes, cmd === IOC.DISCOVER);
+    case IOC.PING:
+      if (h.release !== '2.15') break; // removed after 2.15: falls to the LND default (EINVAL)
+      return legacyPing(h, d, writes);
     case IOC.LNET_DIST: {
       const nid = d.readBigUInt64LE(8);
       const r = h.world.resolve(h, nid);
@@ -550,5 +554,34 @@ async function ping(h: Host, d: Buffer, writes: IoctlReply['writes'], discover: 
   d.writeUInt32LE(ok.mr ? 1 : 0, 20);
   d.writeBigUInt64LE(ok.primary, 24);
   if (d.readUInt32LE(32) === PID_ANY) d.writeUInt32LE(PID_LUSTRE, 32);
+  return 0;
+}
+
+/**
+ * IOC_LIBCFS_PING (61, 2.12/2.15): V1 data with ioc_nid = target, ioc_u32[0] = pid,
+ * ioc_u32[1] = timeout (ms), ioc_pbuf1/ioc_plen1 = buffer of lnet_process_id;
+ * out: ioc_count = ids written.
+ */
+async function legacyPing(h: Host, d: Buffer, writes: IoctlReply['writes']): Promise<number> {
+  h.world.fault(h, 'ping');
+  const nid = d.readBigUInt64LE(8);
+  let timeout = d.readInt32LE(40);
+  if (timeout <= 0 || timeout > 180_000) timeout = 180_000;
+  const cap = Math.floor(d.readUInt32LE(96) / 16);
+  if (cap <= 0 || nid === NID_ANY) kerr(E.EINVAL);
+  const res = h.world.ping(h, nid, false);
+  if ('errno' in res) {
+    if (res.errno === E.ETIMEDOUT) await new Promise((r) => setTimeout(r, timeout));
+    kerr(res.errno);
+  }
+  const ok = res as Exclude<typeof res, { errno: number }>;
+  const ids = ok.nids.slice(0, cap);
+  const buf = Buffer.alloc(ids.length * 16);
+  ids.forEach((n, i) => {
+    buf.writeBigUInt64LE(n, i * 16);
+    buf.writeUInt32LE(PID_LUSTRE, i * 16 + 8);
+  });
+  writes.push({ ptrOffset: 104, bytes: buf });
+  d.writeUInt32LE(ids.length, 28);
   return 0;
 }

@@ -81,6 +81,10 @@ int main(int argc, char **argv) {
       void *p = bulk;
       memcpy(buf + 40, &p, 8);
     }
+    if (bn && nr == 61) { /* legacy ping: ioc_pbuf1 */
+      void *p = bulk;
+      memcpy(buf + 104, &p, 8);
+    }
     int fd = dev();
     int rc = ioctl(fd, req, buf);
     result(rc);

@@ -209,6 +209,14 @@ describe('LNet emulator: ioctl ABI, 2.16 personality', () => {
     assert.equal((await ioctl(emu, H, NR.GET_NI, v1({ count: 0 }))).errno, ENETDOWN);
   });
 
+  test('IOC_LIBCFS_PING (61) is gone after 2.15: EINVAL', async () => {
+    const d = v1({ nid: nid('10.0.0.1') });
+    d.writeUInt32LE(1000, 40);
+    assert.equal((await ioctl(emu, H, 59, v1({ flags: 1 }))).rc, 0);
+    assert.equal((await ioctl(emu, H, 61, d)).errno, EINVAL);
+    assert.equal((await ioctl(emu, H, NR.UNCONFIGURE, v1())).rc, 0);
+  });
+
   test('PING requires a positive capacity and a NID', async () => {
     assert.equal((await ioctl(emu, H, NR.CONFIGURE, v1({ flags: 0 }))).rc, 0);
     assert.equal((await ioctl(emu, H, NR.PING, pingData(nid('10.0.0.1'), 1000, 0), 64)).errno, EINVAL);
@@ -247,5 +255,17 @@ describe('LNet emulator: ioctl ABI, 2.15 personality', () => {
     assert.equal(r.rc, 0);
     assert.equal(r.data!.readBigUInt64LE(8), nid('10.2.0.1'));
     assert.equal(r.data!.readUInt16LE(816 + 20 + 4), 1, 'socklnd conns_per_peer');
+  });
+
+  test('IOC_LIBCFS_PING (61) still exists on 2.15: ids through ioc_pbuf1, count in ioc_count', async () => {
+    const d = v1({ nid: nid('10.2.0.1') });
+    d.writeUInt32LE(0xffffffff, 36); // ioc_u32[0]: pid
+    d.writeUInt32LE(1000, 40); // ioc_u32[1]: timeout in ms
+    d.writeUInt32LE(256, 96); // ioc_plen1
+    const r = await ioctl(emu, 'old', 61, d, 256);
+    assert.equal(r.rc, 0, r.stdout);
+    assert.equal(r.data!.readUInt32LE(28), 2);
+    assert.equal(r.bulk!.readBigUInt64LE(0), NID_LO);
+    assert.equal(r.bulk!.readBigUInt64LE(16), nid('10.2.0.1'));
   });
 });
