@@ -62,6 +62,9 @@ export interface NetAddSpec {
 
 export class NetlinkTransport {
   private fam: GenlFamily | null | undefined;
+  private famAt = 0;
+  /** How long a family lookup is reused (modules loaded or removed by other processes show up after this). */
+  static readonly FAMILY_TTL_MS = 1000;
 
   constructor(
     private readonly handle: () => LnetNativeHandle,
@@ -76,10 +79,11 @@ export class NetlinkTransport {
   /**
    * The "lnet" family (id, version, ops, multicast groups) as the
    * controller reports it, or undefined when no such family exists (no
-   * lnet.ko, or a 2.15 kernel).
+   * lnet.ko, or a 2.15 kernel). A lookup is reused for FAMILY_TTL_MS (the
+   * id changes when lnet.ko is reloaded); `refresh` forces a new one.
    */
   async family(refresh = false): Promise<GenlFamily | undefined> {
-    if (this.fam !== undefined && !refresh) return this.fam ?? undefined;
+    if (this.fam !== undefined && !refresh && Date.now() - this.famAt < NetlinkTransport.FAMILY_TTL_MS) return this.fam ?? undefined;
     const op = 'CTRL_CMD_GETFAMILY';
     let r;
     try {
@@ -93,6 +97,7 @@ export class NetlinkTransport {
     } catch (e) {
       if (e instanceof LnetError && (e.code === 'ENOENT' || e.code === 'EOPNOTSUPP')) {
         this.fam = null;
+        this.famAt = Date.now();
         return undefined;
       }
       throw e;
@@ -100,6 +105,7 @@ export class NetlinkTransport {
     const m = msgs[0];
     if (!m) throw new LnetProtocolError(op, 'netlink', 'no family in the controller reply');
     this.fam = parseFamily(m, op);
+    this.famAt = Date.now();
     return this.fam;
   }
 

@@ -120,7 +120,7 @@ export class LnetKernel implements AsyncDisposable {
   private raw: LnetNativeHandle | undefined;
   private closed = false;
   private readonly inflight = new Set<Promise<unknown>>();
-  private releaseCache: { release: AbiRelease; source: KernelInfo['releaseSource']; version: string | undefined } | undefined;
+  private releaseCache: { release: AbiRelease; source: KernelInfo['releaseSource']; version: string | undefined; at: number } | undefined;
 
   constructor(private readonly opts: OpenOptions = {}) {
     const h = (): LnetNativeHandle => this.handle();
@@ -164,7 +164,7 @@ export class LnetKernel implements AsyncDisposable {
   }
 
   private async detectRelease(): Promise<NonNullable<LnetKernel['releaseCache']>> {
-    if (this.releaseCache) return this.releaseCache;
+    if (this.releaseCache && Date.now() - this.releaseCache.at < NetlinkTransport.FAMILY_TTL_MS) return this.releaseCache;
     let version: string | undefined;
     try {
       version = (await this.handle().readFile('/sys/module/lnet/version')).trim();
@@ -173,12 +173,13 @@ export class LnetKernel implements AsyncDisposable {
     }
     let r: NonNullable<LnetKernel['releaseCache']>;
     const fromVersion = version ? releaseOfVersion(version) : undefined;
-    if (this.opts.release) r = { release: this.opts.release, source: 'option', version };
-    else if (fromVersion) r = { release: fromVersion, source: 'module-version', version };
+    const at = Date.now();
+    if (this.opts.release) r = { release: this.opts.release, source: 'option', version, at };
+    else if (fromVersion) r = { release: fromVersion, source: 'module-version', version, at };
     else {
       const fam = await this.netlink.family();
-      if (fam) r = { release: fam.ops.some((o) => o.id === LNET_CMD.STATS) ? 'master' : '2.16', source: 'netlink-ops', version };
-      else r = { release: '2.15', source: 'no-netlink-family', version };
+      if (fam) r = { release: fam.ops.some((o) => o.id === LNET_CMD.STATS) ? 'master' : '2.16', source: 'netlink-ops', version, at };
+      else r = { release: '2.15', source: 'no-netlink-family', version, at };
     }
     this.releaseCache = r;
     return r;
