@@ -1,0 +1,4 @@
+/** Prometheus exporter for InfiniBand fabrics (public entry). */
+export * from './source.js';
+export * from './metrics.js';
+export * from './exporter.js';

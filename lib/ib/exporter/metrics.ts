@@ -1,0 +1,244 @@
+/**
+ * Fabric metrics: one prom-client registry built from a snapshot (and its
+ * audit report) after each collection, rendered to Prometheus text once, so
+ * a scrape only sends a string.
+ *
+ * Port series carry the labels `guid` (the node's id: its node GUID as
+ * 0x + 16 hex digits, with "#2", "#3" for further nodes reporting the same
+ * GUID), `description` (NodeDescription) and `port`.
+ *
+ * Counter semantics:
+ * - PMA data counters (PortXmitData, PortRcvData) count octets divided by 4:
+ *   they are exported multiplied by 4, as bytes
+ *   (`hpcnet_ib_port_transmit_bytes_total`, `..._receive_bytes_total`);
+ * - every PMA counter is a Prometheus counter (`_total`): it only grows until
+ *   it is reset (a reset is a counter reset for rate()); when
+ *   PortCountersExtended was read, its 64-bit value is used;
+ * - PortCounters fields are 4 to 32 bits wide and stop (latch) at their
+ *   maximum instead of wrapping: a counter at 2^bits-1 is flagged by
+ *   `hpcnet_ib_port_counter_saturated{counter="PerfqueryName"} 1` (and
+ *   counted per port in `hpcnet_ib_port_saturated_counters`): its real
+ *   value is unknown and rate() reads 0 until it is reset.
+ */
+import { Counter, Gauge, Registry } from 'prom-client';
+import { PORT_COUNTER_BITS } from '../audit/counters.js';
+import { RULES } from '../audit/rules.js';
+import { RULE_IDS, SEVERITIES, type AuditReport, type RuleId } from '../audit/types.js';
+import { SPEED_GBPS, WIDTH_LANES, type FabricNode, type FabricSnapshot, type PhysPortState, type PortState } from '../topology/index.js';
+import { formatGuid } from '../../util/format.js';
+
+export const METRIC_PREFIX = 'hpcnet_ib_';
+
+/** PMA counter (perfquery name) to metric name (without prefix) and factor. */
+export interface CounterMetric {
+  counter: string;
+  metric: string;
+  help: string;
+  factor: 1 | 4;
+}
+
+export const COUNTER_METRICS: readonly CounterMetric[] = [
+  { counter: 'PortXmitData', metric: 'port_transmit_bytes_total', help: 'Bytes transmitted on all VLs (PMA PortXmitData counts octets/4; exported x4)', factor: 4 },
+  { counter: 'PortRcvData', metric: 'port_receive_bytes_total', help: 'Bytes received on all VLs (PMA PortRcvData counts octets/4; exported x4)', factor: 4 },
+  { counter: 'PortXmitPkts', metric: 'port_transmit_packets_total', help: 'Packets transmitted (PortXmitPkts)', factor: 1 },
+  { counter: 'PortRcvPkts', metric: 'port_receive_packets_total', help: 'Packets received (PortRcvPkts)', factor: 1 },
+  { counter: 'PortUnicastXmitPkts', metric: 'port_unicast_transmit_packets_total', help: 'Unicast packets transmitted (PortUnicastXmitPkts, extended counters)', factor: 1 },
+  { counter: 'PortUnicastRcvPkts', metric: 'port_unicast_receive_packets_total', help: 'Unicast packets received (PortUnicastRcvPkts, extended counters)', factor: 1 },
+  { counter: 'PortMulticastXmitPkts', metric: 'port_multicast_transmit_packets_total', help: 'Multicast packets transmitted (PortMulticastXmitPkts, extended counters)', factor: 1 },
+  { counter: 'PortMulticastRcvPkts', metric: 'port_multicast_receive_packets_total', help: 'Multicast packets received (PortMulticastRcvPkts, extended counters)', factor: 1 },
+  { counter: 'PortXmitWait', metric: 'port_transmit_wait_total', help: 'Ticks during which the port had data to send but no flow-control credits (PortXmitWait)', factor: 1 },
+  { counter: 'SymbolErrorCounter', metric: 'port_symbol_errors_total', help: 'Minor link errors detected on physical lanes (SymbolErrorCounter)', factor: 1 },
+  { counter: 'LinkErrorRecoveryCounter', metric: 'port_link_error_recoveries_total', help: 'Successful link error recoveries (LinkErrorRecoveryCounter)', factor: 1 },
+  { counter: 'LinkDownedCounter', metric: 'port_link_downed_total', help: 'Times the link error recovery failed and the link went down (LinkDownedCounter)', factor: 1 },
+  { counter: 'PortRcvErrors', metric: 'port_receive_errors_total', help: 'Received packets containing an error (PortRcvErrors)', factor: 1 },
+  { counter: 'PortRcvRemotePhysicalErrors', metric: 'port_receive_remote_physical_errors_total', help: 'Received packets marked with the EBP delimiter (PortRcvRemotePhysicalErrors)', factor: 1 },
+  { counter: 'PortRcvSwitchRelayErrors', metric: 'port_receive_switch_relay_errors_total', help: 'Received packets discarded because they could not be forwarded (PortRcvSwitchRelayErrors)', factor: 1 },
+  { counter: 'PortXmitDiscards', metric: 'port_transmit_discards_total', help: 'Outbound packets discarded (port down or congested) (PortXmitDiscards)', factor: 1 },
+  { counter: 'PortXmitConstraintErrors', metric: 'port_transmit_constraint_errors_total', help: 'Packets not transmitted because of constraints (PortXmitConstraintErrors)', factor: 1 },
+  { counter: 'PortRcvConstraintErrors', metric: 'port_receive_constraint_errors_total', help: 'Packets received and discarded because of constraints (PortRcvConstraintErrors)', factor: 1 },
+  { counter: 'LocalLinkIntegrityErrors', metric: 'port_local_link_integrity_errors_total', help: 'Times the local physical errors exceeded the threshold (LocalLinkIntegrityErrors)', factor: 1 },
+  { counter: 'ExcessiveBufferOverrunErrors', metric: 'port_excessive_buffer_overrun_errors_total', help: 'Times consecutive buffer overruns exceeded the threshold (ExcessiveBufferOverrunErrors)', factor: 1 },
+  { counter: 'VL15Dropped', metric: 'port_vl15_dropped_total', help: 'Incoming VL15 (subnet management) packets dropped (VL15Dropped)', factor: 1 },
+  { counter: 'QP1Dropped', metric: 'port_qp1_dropped_total', help: 'Incoming QP1 (general management) packets dropped (QP1Dropped)', factor: 1 },
+];
+
+/** IBA PortInfo PortState values. */
+export const PORT_STATE_VALUE: Partial<Record<PortState, number>> = { Down: 1, Init: 2, Armed: 3, Active: 4 };
+/** IBA PortInfo PortPhysicalState values. */
+export const PHYS_STATE_VALUE: Partial<Record<PhysPortState, number>> = {
+  Sleep: 1,
+  Polling: 2,
+  Disabled: 3,
+  PortConfigurationTraining: 4,
+  LinkUp: 5,
+  LinkErrorRecovery: 6,
+  PhyTest: 7,
+};
+
+/** A port's counters merged from its sample entries: value and width in bits. */
+export interface MergedCounter {
+  value: bigint;
+  bits: number;
+}
+
+/**
+ * Merge the entries a sample holds for each port (a source may give a
+ * PortCountersExtended entry and a PortCounters entry for one port): the
+ * 64-bit value wins over the narrow one. Key: `${nodeId}/${port}`.
+ */
+export function mergePortCounters(snapshot: FabricSnapshot): Map<string, Map<string, MergedCounter>> {
+  const out = new Map<string, Map<string, MergedCounter>>();
+  const sample = snapshot.counters.at(-1);
+  if (!sample) return out;
+  for (const pc of sample.ports) {
+    const key = `${pc.node}/${pc.port}`;
+    let m = out.get(key);
+    if (!m) out.set(key, (m = new Map()));
+    for (const [name, value] of Object.entries(pc.counters)) {
+      const bits = pc.extended ? 64 : (PORT_COUNTER_BITS[name] ?? 64);
+      const prev = m.get(name);
+      if (!prev || bits > prev.bits) m.set(name, { value, bits });
+    }
+  }
+  return out;
+}
+
+export function isSaturated(c: MergedCounter): boolean {
+  return c.value === (1n << BigInt(c.bits)) - 1n;
+}
+
+export interface FabricMetricsInput {
+  snapshot: FabricSnapshot;
+  /** Audit report of the same snapshot (omit: no audit metrics). */
+  report?: AuditReport;
+}
+
+const PORT_LABELS = ['guid', 'description', 'port'] as const;
+
+/** Build the registry of fabric metrics for one collection. */
+export function buildFabricRegistry(input: FabricMetricsInput): Registry {
+  const reg = new Registry();
+  const P = METRIC_PREFIX;
+  const { snapshot, report } = input;
+  const fabric = snapshot.fabric;
+  const byId = new Map<string, FabricNode>(fabric.nodes.map((n) => [n.id, n]));
+  const portLabels = (n: FabricNode, port: number) => ({ guid: n.id, description: n.description, port: String(port) });
+
+  // Nodes and fabric
+  const nodeInfo = new Gauge({ name: `${P}node_info`, help: 'A node of the fabric (value 1): type, name (node-name map) and system image GUID', labelNames: ['guid', 'description', 'name', 'type', 'system_image_guid'], registers: [reg] });
+  const nodes = new Gauge({ name: `${P}fabric_nodes`, help: 'Nodes found, by type', labelNames: ['type'], registers: [reg] });
+  const links = new Gauge({ name: `${P}fabric_links`, help: 'Links (cables) found', registers: [reg] });
+  const discErrors = new Gauge({ name: `${P}fabric_discovery_errors`, help: 'What the collection could not read (discovery, counters, SMInfo), by kind', labelNames: ['kind'], registers: [reg] });
+  const byType = new Map<string, number>([['CA', 0], ['Switch', 0], ['Router', 0]]);
+  for (const n of fabric.nodes) {
+    byType.set(n.type, (byType.get(n.type) ?? 0) + 1);
+    nodeInfo.set({ guid: n.id, description: n.description, name: n.name ?? '', type: n.type, system_image_guid: n.systemImageGuid !== undefined ? formatGuid(n.systemImageGuid) : '' }, 1);
+  }
+  for (const [t, c] of byType) nodes.set({ type: t }, c);
+  links.set(fabric.links.length);
+  const kinds = new Map<string, number>();
+  for (const e of fabric.errors) kinds.set(e.kind, (kinds.get(e.kind) ?? 0) + 1);
+  for (const [k, c] of kinds) discErrors.set({ kind: k }, c);
+
+  // Link state, width, speed
+  const state = new Gauge({ name: `${P}port_state`, help: 'Logical port state (IBA PortState: 1 Down, 2 Init, 3 Armed, 4 Active)', labelNames: PORT_LABELS, registers: [reg] });
+  const phys = new Gauge({ name: `${P}port_physical_state`, help: 'Physical port state (IBA PortPhysicalState: 1 Sleep, 2 Polling, 3 Disabled, 4 PortConfigurationTraining, 5 LinkUp, 6 LinkErrorRecovery, 7 PhyTest)', labelNames: PORT_LABELS, registers: [reg] });
+  const width = new Gauge({ name: `${P}port_link_width_lanes`, help: 'Active link width in lanes (1X=1, 4X=4, ...)', labelNames: PORT_LABELS, registers: [reg] });
+  const speed = new Gauge({ name: `${P}port_link_speed_gbps`, help: 'Active per-lane signalling rate in Gb/s as iblinkinfo prints it (SDR 2.5 ... HDR 53.125, NDR 106.25)', labelNames: PORT_LABELS, registers: [reg] });
+  const linkInfo = new Gauge({
+    name: `${P}port_link_info`,
+    help: 'A linked port (value 1) with its active width and speed names and the other end of the cable',
+    labelNames: [...PORT_LABELS, 'width', 'speed', 'remote_guid', 'remote_description', 'remote_port'],
+    registers: [reg],
+  });
+  for (const n of fabric.nodes) {
+    for (const p of n.ports) {
+      if (p.portNum === 0) continue;
+      const l = portLabels(n, p.portNum);
+      const sv = p.state ? PORT_STATE_VALUE[p.state] : undefined;
+      if (sv !== undefined) state.set(l, sv);
+      const pv = p.physState ? PHYS_STATE_VALUE[p.physState] : undefined;
+      if (pv !== undefined) phys.set(l, pv);
+      if (p.width.active) width.set(l, WIDTH_LANES[p.width.active]);
+      if (p.speed.active) speed.set(l, SPEED_GBPS[p.speed.active]);
+      if (p.remote) {
+        const r = byId.get(p.remote.node);
+        linkInfo.set({ ...l, width: p.width.active ?? '', speed: p.speed.active ?? '', remote_guid: p.remote.node, remote_description: r?.description ?? '', remote_port: String(p.remote.port) }, 1);
+      }
+    }
+  }
+
+  // Port counters
+  const counterMetrics = new Map<string, Counter<string>>();
+  for (const cm of COUNTER_METRICS) {
+    counterMetrics.set(cm.counter, new Counter({ name: `${P}${cm.metric}`, help: cm.help, labelNames: PORT_LABELS, registers: [reg] }));
+  }
+  const saturated = new Gauge({ name: `${P}port_counter_saturated`, help: 'A PMA counter stuck at its maximum 2^bits-1 (value 1; only saturated counters are listed): its real count is unknown until reset', labelNames: [...PORT_LABELS, 'counter', 'bits'], registers: [reg] });
+  const satCount = new Gauge({ name: `${P}port_saturated_counters`, help: 'Number of PMA counters of the port stuck at their maximum', labelNames: PORT_LABELS, registers: [reg] });
+  const extended = new Gauge({ name: `${P}port_counters_extended`, help: '1 when the data counters came from PortCountersExtended (64 bits), 0 when only from PortCounters (32 bits, saturating)', labelNames: PORT_LABELS, registers: [reg] });
+  for (const [key, m] of mergePortCounters(snapshot)) {
+    const slash = key.lastIndexOf('/');
+    const n = byId.get(key.slice(0, slash));
+    if (!n) continue;
+    const l = portLabels(n, Number(key.slice(slash + 1)));
+    let sat = 0;
+    for (const [name, c] of m) {
+      if (isSaturated(c)) {
+        sat++;
+        saturated.set({ ...l, counter: name, bits: String(c.bits) }, 1);
+      }
+      const cm = COUNTER_METRICS.find((x) => x.counter === name);
+      if (!cm) continue;
+      counterMetrics.get(name)!.inc(l, Number(c.value * BigInt(cm.factor)));
+    }
+    satCount.set(l, sat);
+    const data = m.get('PortXmitData') ?? m.get('PortRcvData');
+    if (data) extended.set(l, data.bits === 64 ? 1 : 0);
+  }
+
+  // Subnet managers
+  if (snapshot.subnetManagers) {
+    const smInfo = new Gauge({ name: `${P}subnet_manager_info`, help: 'A subnet manager found by SMInfo (value 1)', labelNames: ['guid', 'lid', 'priority', 'state'], registers: [reg] });
+    const smCount = new Gauge({ name: `${P}subnet_managers`, help: 'Subnet managers by SMInfo state', labelNames: ['state'], registers: [reg] });
+    const counts = new Map<string, number>([['master', 0], ['standby', 0], ['discovering', 0], ['notactive', 0]]);
+    for (const sm of snapshot.subnetManagers) {
+      counts.set(sm.state, (counts.get(sm.state) ?? 0) + 1);
+      smInfo.set({ guid: formatGuid(sm.guid), lid: sm.lid !== undefined ? String(sm.lid) : '', priority: sm.priority !== undefined ? String(sm.priority) : '', state: sm.state }, 1);
+    }
+    for (const [s, c] of counts) smCount.set({ state: s }, c);
+  }
+
+  // Audit
+  if (report) {
+    const perRule = new Gauge({ name: `${P}audit_findings`, help: 'Audit findings of the last collection by rule (0 for rules that ran clean; rules not run are absent, see hpcnet_ib_audit_rule_ran)', labelNames: ['rule'], registers: [reg] });
+    const perSeverity = new Gauge({ name: `${P}audit_findings_by_severity`, help: 'Audit findings of the last collection by severity', labelNames: ['severity'], registers: [reg] });
+    const ran = new Gauge({ name: `${P}audit_rule_ran`, help: '1 when the audit rule ran on the last collection, 0 when it was skipped by configuration or lacked input', labelNames: ['rule'], registers: [reg] });
+    const perPort = new Gauge({
+      name: `${P}audit_port_findings`,
+      help: 'Audit findings about a node (port "" when about the whole node) by rule and severity; only nodes with findings are listed',
+      labelNames: [...PORT_LABELS, 'rule', 'severity'],
+      registers: [reg],
+    });
+    const notRan = new Set<RuleId>([...report.notRun.map((x) => x.rule), ...report.skipped]);
+    for (const rule of RULE_IDS) {
+      if (!RULES.some((r) => r.id === rule)) continue;
+      ran.set({ rule }, notRan.has(rule) ? 0 : 1);
+      if (!notRan.has(rule)) perRule.set({ rule }, report.summary.byRule[rule] ?? 0);
+    }
+    for (const s of SEVERITIES) perSeverity.set({ severity: s }, report.findings.filter((f) => f.severity === s).length);
+    const guidToIds = new Map<string, FabricNode[]>();
+    for (const n of fabric.nodes) {
+      const g = formatGuid(n.guid);
+      guidToIds.set(g, [...(guidToIds.get(g) ?? []), n]);
+    }
+    for (const f of report.findings) {
+      if (!f.node) continue;
+      // Findings name the node by GUID and description; map back to the node id used as the guid label.
+      const cands = guidToIds.get(f.node.guid) ?? [];
+      const n = cands.find((c) => c.description === f.node!.description) ?? cands[0];
+      const labels = { guid: n?.id ?? f.node.guid, description: f.node.description, port: f.port === null ? '' : String(f.port), rule: f.rule, severity: f.severity };
+      perPort.inc(labels, 1);
+    }
+  }
+  return reg;
+}
