@@ -363,13 +363,12 @@ async function dispatch(h: Host, cmd: number, d: Buffer, writes: IoctlReply['wri
       if (h.release !== '2.15') break; // removed after 2.15: falls to the LND default (EINVAL)
       return legacyPing(h, d, writes);
     case IOC.LNET_DIST: {
-      const nid = d.readBigUInt64LE(8);
-      const r = h.world.resolve(h, nid);
-      if ('errno' in r && r.errno === E.EHOSTUNREACH) kerr(E.EHOSTUNREACH);
-      const dist = h.allNis().some((n) => n.nid === nid) ? 0 : h.localNet(nidNet(nid)) ? 1 : 2;
-      d.writeUInt32LE(dist, 36);
-      d.writeUInt32LE(0, 40);
-      return dist;
+      // ioc_nid in; ioc_u32[0] = distance, ioc_u32[1] = order out
+      const r = h.dist(d.readBigUInt64LE(8));
+      if (!r) kerr(E.EHOSTUNREACH);
+      d.writeUInt32LE(r!.dist, 36);
+      d.writeUInt32LE(r!.order, 40);
+      return 0;
     }
     case IOC.GET_RECOVERY_QUEUE:
       need(d, 16);

@@ -633,6 +633,20 @@ export class Host {
     return this.world.gatewayForwards(this, r.gw, r.net, 0);
   }
 
+  /** LNetDist(): 0 for one of our NIDs, 1 on a local net, route hops + 1 beyond; order = index of the NI or route. */
+  dist(nid: bigint): { dist: number; order: number } | undefined {
+    const nis = this.allNis();
+    const own = nis.findIndex((n) => n.nid === nid);
+    if (own >= 0 || nid === NID_LO_0) return { dist: 0, order: Math.max(own, 0) };
+    const net = nidNet(nid);
+    const local = nis.findIndex((n) => nidNet(n.nid) === net);
+    if (local >= 0) return { dist: 1, order: local };
+    const routes = (this.lnet?.routes ?? []).filter((r) => r.net === net);
+    if (!routes.length) return undefined;
+    const best = Math.min(...routes.map((r) => (r.hops > 0 ? r.hops : 1)));
+    return { dist: best + 1, order: (this.lnet?.routes ?? []).findIndex((r) => r.net === net) };
+  }
+
   // ---------------------------------------------------------------- routing / buffers
   setRouting(enable: boolean): void {
     const ln = this.ln;

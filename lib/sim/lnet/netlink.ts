@@ -220,6 +220,7 @@ export const KEYS = {
   ping: [K('ping', NLA.NUL_STRING, SM), K('primary nid', NLA.STRING), K('errno', NLA.S16), K('Multi-Rail', NLA.FLAG), K('peer_ni', NLA.NESTED, SM)],
   pingNi: [K('nid', NLA.STRING)],
   cptOfNid: [K('cpt-of-nid', NLA.NUL_STRING, SM), K('nid', NLA.STRING), K('cpt', NLA.U32)],
+  peerDist: [K('peer', NLA.NUL_STRING, SM), K('nid', NLA.STRING), K('distance', NLA.U32), K('order', NLA.U32)],
 } satisfies Record<string, KeyList>;
 
 /**
@@ -517,11 +518,50 @@ async function lnetDump(ctx: NlContext, req: Req): Promise<Buffer[]> {
       });
       return [...msgs, doneMsg(ctx, req, 0)];
     }
-    case LNET_CMD.PEER_DIST:
-    case LNET_CMD.DBG_RECOV:
-    case LNET_CMD.FAULT:
+    case LNET_CMD.PEER_DIST: {
+      // lctl which_nid: NIDs in LISTs; unreachable ones are skipped
       if (!h.running()) kerr(E.ENETDOWN, 'Network is down');
+      if (!req.attrs.length) kerr(E.ENOENT, 'Missing NID argument(s)');
+      const nids: bigint[] = [];
+      for (const a of top) {
+        if (a.type !== LN_SCALAR.LIST) continue;
+        for (const n of parseAttrs(a.data)) {
+          if (n.type !== LN_SCALAR.VALUE) continue;
+          const nid = str2nid(attrStr(n).replace(/^\d+-/, ''));
+          if (nid === undefined) kerr(E.EINVAL, 'invalid NID');
+          nids.push(nid!);
+        }
+      }
+      const msgs = [lmsg(ctx, req, NLM_F.CREATE | NLM_F.MULTI, LNET_CMD.PEER_DIST, keyTableAttrs([KEYS.peerDist, null]))];
+      nids.forEach((nid, i) => {
+        if (nid === NID_LO_0) return;
+        const d = h.dist(nid);
+        if (!d) return; // -EHOSTUNREACH: skipped
+        msgs.push(lmsg(ctx, req, NLM_F.MULTI, LNET_CMD.PEER_DIST, [...(i === 0 ? [nlaStr(1, '')] : []), nlaStr(2, nid2str(nid)), nlaU32(3, d.dist), nlaU32(4, d.order)]));
+      });
+      return [...msgs, doneMsg(ctx, req, 0)];
+    }
+    case LNET_CMD.DBG_RECOV: {
+      // lnetctl debug recovery: "queue_type" INT; the emulated recovery queues are always empty
+      if (!req.attrs.length) kerr(E.ENOMSG, 'No configuration');
+      if (top[0]!.type !== LN_SCALAR.LIST && top[0]!.type !== LN_SCALAR.VALUE) kerr(E.EINVAL, 'invalid configuration');
+      return kerr(E.ENOENT);
+    }
+    case LNET_CMD.FAULT: {
+      if (!req.attrs.length) kerr(E.ENOMSG, 'no configuration');
+      let opc = -1n;
+      for (let i = 0; i < top.length; i++) {
+        const a = top[i]!;
+        if (a.type === LN_SCALAR.VALUE && attrStr(a) === 'rule_type') {
+          const v = top[++i];
+          if (v?.type !== LN_SCALAR.INT_VALUE) kerr(E.EINVAL, 'Invalid type for attribute');
+          opc = attrInt(v!);
+        }
+      }
+      if (opc < 0n) kerr(E.EINVAL, 'invalid operation');
+      // no emulated drop/delay rules: an empty dump
       return [doneMsg(ctx, req, 0)];
+    }
   }
   return kerr(E.EOPNOTSUPP);
 }
@@ -851,9 +891,19 @@ async function lnetDoit(ctx: NlContext, req: Req): Promise<Buffer[]> {
       return [];
     case LNET_CMD.PING:
       return discoverCmd(ctx, req, top);
-    case LNET_CMD.PEER_FAIL:
+    case LNET_CMD.PEER_FAIL: {
+      if (!req.attrs.length) kerr(E.ENOMSG, 'no configuration');
+      if (top[0]!.type !== LN_SCALAR.LIST) kerr(E.EINVAL, 'invalid configuration');
+      for (const e of entries(top)) {
+        const n = e.find(([k]) => k === 'nid')?.[1];
+        if (n === undefined) kerr(E.EINVAL, 'peer NID missing');
+        if (typeof n !== 'string') kerr(E.EINVAL, 'Invalid type for attribute');
+        if (str2nid(n as string) === undefined) kerr(E.EINVAL, 'invalid peer NID');
+      }
+      return [];
+    }
     case LNET_CMD.FAULT:
-      if (!h.running()) kerr(E.ENETDOWN, 'Network is down');
+      if (!req.attrs.length) kerr(E.ENOMSG, 'no configuration');
       return [];
   }
   return kerr(E.EOPNOTSUPP);

@@ -92,6 +92,24 @@ describe('LNet emulator: several hosts', () => {
     assert.equal((await ioctl(emu, 'r', 89, configData({ count: 2 }, 52))).errno, ENOENT, 'past the last CPT');
   });
 
+  test('distances (lctl which_nid): LNET_DIST ioctl and the PEER_DIST dump agree; unreachable NIDs are skipped', async () => {
+    const dist = async (n: bigint) => {
+      const r = await ioctl(emu, 'a', 58, v1({ nid: n }));
+      return r.rc === 0 ? r.data!.readUInt32LE(36) : -r.errno!;
+    };
+    assert.equal(await dist(nid('10.0.0.1')), 0, 'own NID');
+    assert.equal(await dist(nid('10.0.0.2')), 1, 'local net');
+    assert.equal(await dist(nid('10.1.0.4', 2, 1)), 2, 'one route away');
+    assert.equal(await dist(nid('10.5.5.5', 2, 7)), -EHOSTUNREACH);
+    const fam = (await resolveFamily(emu, 'a')).family;
+    const d = decodeDump((await nl(emu, 'a', nlRequest(fam, 0x305, 8, 5, [list(str(5, '10.0.0.2@tcp'), str(5, '10.5.5.5@tcp7'), str(5, '10.1.0.4@tcp1'))]))).dgrams);
+    assert.equal(d.done?.errno, 0);
+    assert.deepEqual(d.objects, [
+      { peer: '', nid: '10.0.0.2@tcp', distance: 1, order: 1 },
+      { nid: '10.1.0.4@tcp1', distance: 2, order: 0 },
+    ]);
+  });
+
   test('netlink ping dump: answered NIDs, then failures under a replaced key table', async () => {
     const fam = (await resolveFamily(emu, 'a')).family;
     assert.ok(fam > 0);
