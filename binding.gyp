@@ -24,6 +24,7 @@
           "sources": [
             "native/ib/addon.cc",
             "native/ib/cas.cc",
+            "native/ib/mad_port.cc",
           ],
           "defines": [
             "HPCNET_IBUMAD_VERSION=\"<!(pkg-config --modversion libibumad)\"",

@@ -1,6 +1,8 @@
 /** `hpcnet ib ...`: InfiniBand commands. */
 import type { Command } from 'commander';
 import { caToJson, caToText, listCas } from '../ib/cas.js';
+import { registerIbQuery } from './ib-query.js';
+import { registerIbTopology } from './ib-topology.js';
 import { action, printJson } from './util.js';
 
 export function registerIb(program: Command): void {
@@ -17,4 +19,7 @@ export function registerIb(program: Command): void {
         else process.stdout.write(cas.map(caToText).join('\n\n') + '\n');
       }),
     );
+
+  registerIbQuery(ib);
+  registerIbTopology(ib);
 }

@@ -8,9 +8,61 @@
  * thread; failures reject with an HpcnetError subclass (never a bare Error).
  */
 import { fromNative } from '../errors.js';
-import { loadIbNative } from '../native/loader.js';
+import { loadIbNative, type NativeMadPort } from '../native/loader.js';
 import { caFromRaw } from './cas.js';
 import type { CaInfo } from './types.js';
+
+/** One request as the transport takes it: packet fields plus the engine's scheduling data. */
+export interface MadWireRequest {
+  mgmtClass: number;
+  method: number;
+  attrId: number;
+  attrMod: number;
+  /** Destination LID (0 for a pure directed route). */
+  lid: number;
+  /** Directed route hops (without the leading local port 0). */
+  path?: number[];
+  drSlid?: number;
+  data?: Buffer;
+  componentMask?: bigint;
+  timeoutMs: number;
+  retries: number;
+  /** Key of the per-destination limit. */
+  dest: string;
+}
+
+export interface MadRawReply {
+  outcome: 'ok' | 'timeout' | 'error' | 'closed';
+  attempts: number;
+  errno?: number;
+  /** The reply MAD (outcome 'ok'). */
+  mad?: Buffer;
+}
+
+export interface MadTransportInfo {
+  ca: string;
+  port: number;
+  baseLid: number;
+  smLid: number;
+  lmc: number;
+  portGuid: bigint;
+  window: number;
+  perDestination: number;
+}
+
+/**
+ * An open port's MAD transport. Contract: send() never blocks; `onDone` is
+ * called exactly once per request on the JS thread (never for a cancelled
+ * one); close() calls every outstanding `onDone` with outcome 'closed'
+ * before it returns.
+ */
+export interface MadTransport {
+  readonly info: MadTransportInfo;
+  send(req: MadWireRequest, onDone: (reply: MadRawReply) => void): number;
+  cancel(id: number): void;
+  close(): void;
+  stats(): { sent: number; received: number; timeouts: number; retries: number; outstanding: number };
+}
 
 export interface IbBackend {
   readonly kind: 'native' | 'mock';
@@ -18,6 +70,35 @@ export interface IbBackend {
   listCas(): Promise<CaInfo[]>;
   /** One CA by name. Rejects with code ENOENT when it does not exist. */
   getCa(name: string): Promise<CaInfo>;
+  /** Open a port for MADs. */
+  openMadTransport(opts: { ca?: string; port?: number; window: number; perDestination: number }): Promise<MadTransport>;
+}
+
+const OUTCOMES = ['ok', 'timeout', 'error', 'ok', 'closed'] as const;
+
+class NativeMadTransport implements MadTransport {
+  readonly info: MadTransportInfo;
+  constructor(private readonly port: NativeMadPort) {
+    const i = port.info();
+    this.info = { ca: i.ca, port: i.port, baseLid: i.baseLid, smLid: i.smLid, lmc: i.lmc, portGuid: i.portGuid, window: i.window, perDestination: i.perDestination };
+  }
+  send(req: MadWireRequest, onDone: (reply: MadRawReply) => void): number {
+    return this.port.send(req, (c) => {
+      const reply: MadRawReply = { outcome: OUTCOMES[c.outcome] ?? 'error', attempts: c.attempts };
+      if (c.errno !== undefined) reply.errno = c.errno;
+      if (c.mad) reply.mad = c.mad;
+      onDone(reply);
+    });
+  }
+  cancel(id: number): void {
+    this.port.cancel(id);
+  }
+  close(): void {
+    this.port.close();
+  }
+  stats() {
+    return this.port.stats();
+  }
 }
 
 /** The backend over the hpcnet_ib addon. Loading is deferred to the first call. */
@@ -40,6 +121,15 @@ export class NativeIbBackend implements IbBackend {
       return caFromRaw(ca!);
     } catch (e) {
       throw fromNative(e, `reading CA '${name}'`);
+    }
+  }
+
+  async openMadTransport(opts: { ca?: string; port?: number; window: number; perDestination: number }): Promise<MadTransport> {
+    const native = loadIbNative();
+    try {
+      return new NativeMadTransport(await native.openPort(opts.ca, opts.port ?? 0, opts.window, opts.perDestination));
+    } catch (e) {
+      throw fromNative(e, `opening ${opts.ca ?? 'the default CA'} port ${opts.port ?? '(default)'} for MADs`);
     }
   }
 }

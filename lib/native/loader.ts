@@ -15,12 +15,34 @@ interface Unavailable {
   missing: string;
 }
 
+export interface NativeMadCompletion {
+  /** 0 ok, 1 timeout, 2 error, 4 closed */
+  outcome: number;
+  attempts: number;
+  errno?: number;
+  mad?: Buffer;
+}
+
+export interface NativeMadPort {
+  send(req: object, cb: (c: NativeMadCompletion) => void): number;
+  cancel(id: number): void;
+  close(): void;
+  info(): { ca: string; port: number; baseLid: number; lmc: number; smLid: number; state: number; portGuid: bigint; window: number; perDestination: number };
+  stats(): { sent: number; received: number; timeouts: number; retries: number; outstanding: number };
+}
+
 export interface IbNative {
   available: true;
   ibumadVersion: string;
   ibmadVersion: string;
   napiVersion: number;
   getCas(name?: string): Promise<RawCa[]>;
+  openPort(ca: string | undefined, port: number, window: number, perDest: number): Promise<NativeMadPort>;
+  /** libibmad field groups: [field enum, libibmad name, bit width]. */
+  fieldGroups: Record<string, Array<[number, string, number]>>;
+  decodeFields(buf: Buffer, offset: number, fields: number[]): Array<number | bigint | Buffer>;
+  encodeFields(buf: Buffer, offset: number, fields: number[], values: Array<number | bigint>): void;
+  dumpField(field: number, value: number | bigint | Buffer): string;
 }
 
 /** Sizes and field offsets of one struct as the addon was compiled (native/lnet/structs.h). */

@@ -1,6 +1,8 @@
 // Entry point of the hpcnet_ib addon: libibumad + libibmad.
 #include "ib/addon.h"
 
+#include "ib/mad_port.h"
+
 #include <infiniband/umad.h>
 
 #include <mutex>
@@ -18,13 +20,30 @@ void EnsureUmadInit() {
   }
 }
 
+IbAddon::~IbAddon() {
+  // Environment teardown (process exit, worker termination): stop every
+  // engine thread and close every umad fd; no JavaScript runs any more.
+  std::set<MadPort*> open = ports;
+  for (MadPort* p : open) p->Shutdown();
+  if (jobs) jobs->Close();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  env.SetInstanceData<IbAddon>(new IbAddon());
+  auto* addon = new IbAddon();
+  env.SetInstanceData<IbAddon>(addon);
+  Napi::Function ctor = MadPort::Define(env);
+  addon->madPortCtor = Napi::Persistent(ctor);
   exports.Set("available", Napi::Boolean::New(env, true));
   exports.Set("ibumadVersion", Napi::String::New(env, HPCNET_IBUMAD_VERSION));
   exports.Set("ibmadVersion", Napi::String::New(env, HPCNET_IBMAD_VERSION));
   exports.Set("napiVersion", Napi::Number::New(env, NAPI_VERSION));
   exports.Set("getCas", Napi::Function::New(env, GetCas, "getCas"));
+  exports.Set("openPort", Napi::Function::New(env, OpenPort, "openPort"));
+  exports.Set("decodeFields", Napi::Function::New(env, DecodeFields, "decodeFields"));
+  exports.Set("encodeFields", Napi::Function::New(env, EncodeFields, "encodeFields"));
+  exports.Set("dumpField", Napi::Function::New(env, DumpField, "dumpField"));
+  exports.Set("fieldGroups", FieldGroups(env));
+  exports.Set("MadPort", ctor);
   return exports;
 }
 

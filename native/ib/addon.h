@@ -5,14 +5,22 @@
 #include <napi.h>
 
 #include <memory>
+#include <set>
 
 #include "common/job_thread.h"
 
 namespace hpcnet::ib {
 
+class MadPort;
+
 struct IbAddon {
-  // Runs short library calls that read (simulated) sysfs: CA enumeration.
+  // Runs short library calls that read (simulated) sysfs: CA enumeration, port opening.
   std::unique_ptr<JobThread> jobs;
+  // Open MAD ports of this environment, closed at environment teardown.
+  std::set<MadPort*> ports;
+  Napi::FunctionReference madPortCtor;
+
+  ~IbAddon();
 
   JobThread& Jobs(Napi::Env env) {
     if (!jobs) jobs = std::make_unique<JobThread>(env, "hpcnet-ib-jobs");

@@ -1,0 +1,294 @@
+/**
+ * An open CA port for management datagrams: typed SMP queries, many in flight.
+ *
+ *   await using port = await openPort({ ca: 'mlx5_0', port: 1 });
+ *   const ni = await port.nodeInfo({ lid: 5 });
+ *   const pi = await port.portInfo({ path: [1, 3] }, 2);
+ *
+ * Requests are pipelined by the native engine: up to `window` outstanding
+ * per port and `perDestination` per destination node; each has its own
+ * timeout and retries. Every query accepts an AbortSignal.
+ */
+import { fromNative } from '../errors.js';
+import { checkAddress, destinationKey, formatAddress, type Address } from './address.js';
+import {
+  ATTR,
+  METHOD,
+  MGMT_CLASS,
+  nodeDescriptionFrom,
+  nodeInfoFrom,
+  portInfoFrom,
+  switchInfoFrom,
+  type NodeInfo,
+  type PortInfo,
+  type SwitchInfo,
+} from './attributes.js';
+import { defaultIbBackend, type IbBackend, type MadRawReply, type MadTransport } from './backend.js';
+import {
+  BadAddressError,
+  decodeMadStatus,
+  MadAbortError,
+  MadStatusError,
+  MadTimeoutError,
+  MadTransportError,
+  MalformedReplyError,
+  PortClosedError,
+  type MadContext,
+  type MadStatus,
+} from './errors.js';
+import { decodeGroup, type FieldGroupName, type FieldRecord } from './fields.js';
+
+export interface OpenPortOptions {
+  /** CA name (default: the first CA with an active port, as the diag tools choose). */
+  ca?: string;
+  /** Port number (default: the CA's first active port). */
+  port?: number;
+  /** Per-attempt timeout (default 1000 ms, libibmad's). */
+  timeoutMs?: number;
+  /** Retries after the first attempt (default 3, libibmad's). */
+  retries?: number;
+  /** MADs outstanding on this port (default 16). */
+  window?: number;
+  /** MADs outstanding per destination node (default 2, like libibnetdisc). */
+  perDestination?: number;
+  /** Allow Set methods that change the fabric (port enable/disable, counter reset). Default false. */
+  allowWrites?: boolean;
+  backend?: IbBackend;
+}
+
+export interface QueryOptions {
+  timeoutMs?: number;
+  retries?: number;
+  signal?: AbortSignal;
+}
+
+export interface MadRequest extends QueryOptions {
+  mgmtClass: number;
+  method: number;
+  attrId: number;
+  attrMod?: number;
+  addr: Address;
+  /** Attribute data (at the class's data offset). */
+  data?: Buffer;
+  /** SA component mask. */
+  componentMask?: bigint;
+}
+
+export interface MadResponse {
+  /** MAD status word (0 = success); for directed-route SMPs without the D bit. */
+  status: number;
+  statusDecoded: MadStatus;
+  /** The attribute payload (from the class's data offset to the end of the reply). */
+  data: Buffer;
+  /** The whole reply MAD. */
+  mad: Buffer;
+  attempts: number;
+}
+
+const DATA_OFFSET: Record<number, number> = { [MGMT_CLASS.SMI]: 64, [MGMT_CLASS.SMI_DR]: 64, [MGMT_CLASS.SA]: 56, [MGMT_CLASS.PMA]: 64 };
+const ATTR_NAMES: Record<string, string> = {};
+for (const [name, id] of Object.entries(ATTR)) ATTR_NAMES[`${id}`] ??= name;
+
+function attrName(mgmtClass: number, attrId: number): string {
+  if (mgmtClass === MGMT_CLASS.PMA) {
+    if (attrId === ATTR.PortCounters) return 'PortCounters';
+    if (attrId === ATTR.PortCountersExtended) return 'PortCountersExtended';
+  }
+  return ATTR_NAMES[`${attrId}`] ?? `attribute`;
+}
+
+export interface PortStats {
+  sent: number;
+  received: number;
+  timeouts: number;
+  retries: number;
+  outstanding: number;
+}
+
+export class Port {
+  readonly ca: string;
+  readonly portNum: number;
+  readonly lid: number;
+  readonly smLid: number;
+  readonly portGuid: bigint;
+  readonly window: number;
+  readonly perDestination: number;
+  readonly allowWrites: boolean;
+  private readonly timeoutMs: number;
+  private readonly retries: number;
+  private transport: MadTransport | undefined;
+
+  /** @internal use openPort() */
+  constructor(transport: MadTransport, opts: OpenPortOptions) {
+    this.transport = transport;
+    const info = transport.info;
+    this.ca = info.ca;
+    this.portNum = info.port;
+    this.lid = info.baseLid;
+    this.smLid = info.smLid;
+    this.portGuid = info.portGuid;
+    this.window = info.window;
+    this.perDestination = info.perDestination;
+    this.timeoutMs = opts.timeoutMs ?? 1000;
+    this.retries = opts.retries ?? 3;
+    this.allowWrites = opts.allowWrites ?? false;
+  }
+
+  get closed(): boolean {
+    return this.transport === undefined;
+  }
+
+  /** Send one MAD and wait for its reply. Does not throw on a non-zero MAD status (see `status`). */
+  mad(req: MadRequest): Promise<MadResponse> {
+    let addr: Address;
+    try {
+      addr = checkAddress(req.addr);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const ctx: MadContext = { attribute: attrName(req.mgmtClass, req.attrId), attrId: req.attrId, address: formatAddress(addr) };
+    const transport = this.transport;
+    if (!transport) return Promise.reject(new PortClosedError(ctx));
+    const gs = req.mgmtClass === MGMT_CLASS.SA || req.mgmtClass === MGMT_CLASS.PMA;
+    if (gs && addr.path) return Promise.reject(new BadAddressError(`${ctx.attribute}: SA and PMA MADs are LID-routed; a directed route cannot be used`));
+    let mgmtClass = req.mgmtClass;
+    if (mgmtClass === MGMT_CLASS.SMI || mgmtClass === MGMT_CLASS.SMI_DR) mgmtClass = addr.path ? MGMT_CLASS.SMI_DR : MGMT_CLASS.SMI;
+    const timeoutMs = req.timeoutMs ?? this.timeoutMs;
+    const retries = req.retries ?? this.retries;
+    if (!Number.isInteger(timeoutMs) || timeoutMs < 1) return Promise.reject(new RangeError(`timeoutMs must be a positive whole number, got ${timeoutMs}`));
+    if (!Number.isInteger(retries) || retries < 0) return Promise.reject(new RangeError(`retries must be a whole number >= 0, got ${retries}`));
+    const signal = req.signal;
+    if (signal?.aborted) return Promise.reject(new MadAbortError(ctx, signal.reason));
+
+    return new Promise<MadResponse>((resolve, reject) => {
+      let id = 0;
+      const onAbort = () => {
+        transport.cancel(id);
+        reject(new MadAbortError(ctx, signal!.reason));
+      };
+      const done = (r: MadRawReply) => {
+        signal?.removeEventListener('abort', onAbort);
+        try {
+          resolve(this.finish(r, ctx, mgmtClass, req, timeoutMs));
+        } catch (e) {
+          reject(e);
+        }
+      };
+      try {
+        id = transport.send(
+          {
+            mgmtClass,
+            method: req.method,
+            attrId: req.attrId,
+            attrMod: req.attrMod ?? 0,
+            lid: addr.lid ?? 0,
+            ...(addr.path ? { path: addr.path, drSlid: addr.lid !== undefined ? this.lid : 0xffff } : {}),
+            ...(req.data ? { data: req.data } : {}),
+            ...(req.componentMask !== undefined ? { componentMask: req.componentMask } : {}),
+            timeoutMs,
+            retries,
+            dest: destinationKey(addr),
+          },
+          done,
+        );
+      } catch (e) {
+        reject(fromNative(e, `${ctx.attribute} to ${ctx.address}`));
+        return;
+      }
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  private finish(r: MadRawReply, ctx: MadContext, mgmtClass: number, req: MadRequest, timeoutMs: number): MadResponse {
+    switch (r.outcome) {
+      case 'timeout':
+        throw new MadTimeoutError(ctx, r.attempts, timeoutMs);
+      case 'closed':
+        throw new PortClosedError(ctx);
+      case 'error':
+        throw new MadTransportError(ctx, r.errno ?? 0);
+      case 'ok':
+        break;
+    }
+    const mad = r.mad!;
+    const off = DATA_OFFSET[mgmtClass]!;
+    if (mad.length < off) throw new MalformedReplyError(ctx, `${mad.length} bytes, shorter than the ${off}-byte header`);
+    if (mad[0] !== 1) throw new MalformedReplyError(ctx, `base version ${mad[0]}`);
+    if (mad[1] !== mgmtClass) throw new MalformedReplyError(ctx, `management class 0x${mad[1]!.toString(16)}, expected 0x${mgmtClass.toString(16)}`);
+    if ((mad[3]! & 0x80) === 0) throw new MalformedReplyError(ctx, `method 0x${mad[3]!.toString(16)} is not a response`);
+    const attrId = mad.readUInt16BE(16);
+    if (attrId !== req.attrId) throw new MalformedReplyError(ctx, `attribute 0x${attrId.toString(16)}, expected 0x${req.attrId.toString(16)}`);
+    const status = mad.readUInt16BE(4) & (mgmtClass === MGMT_CLASS.SMI_DR ? 0x7fff : 0xffff);
+    return { status, statusDecoded: decodeMadStatus(status), data: mad.subarray(off), mad, attempts: r.attempts };
+  }
+
+  /** Get an attribute and decode it with libibmad's field tables; throws on a non-zero status. */
+  async getFields(group: FieldGroupName, req: Omit<MadRequest, 'method'>): Promise<FieldRecord> {
+    const res = await this.mad({ ...req, method: METHOD.Get });
+    if (res.status !== 0) {
+      throw new MadStatusError({ attribute: group, attrId: req.attrId, address: formatAddress(req.addr) }, res.statusDecoded);
+    }
+    return decodeGroup(group, res.data);
+  }
+
+  async nodeInfo(addr: Address, opts: QueryOptions = {}): Promise<NodeInfo> {
+    return nodeInfoFrom(await this.getFields('NodeInfo', { ...opts, mgmtClass: MGMT_CLASS.SMI, attrId: ATTR.NodeInfo, addr }));
+  }
+
+  async nodeDescription(addr: Address, opts: QueryOptions = {}): Promise<string> {
+    return nodeDescriptionFrom(
+      await this.getFields('NodeDescription', { ...opts, mgmtClass: MGMT_CLASS.SMI, attrId: ATTR.NodeDescription, addr }),
+    );
+  }
+
+  /** PortInfo of port `portNum` (default 0: on a CA, the port the SMP arrives on; on a switch, port 0). */
+  async portInfo(addr: Address, portNum = 0, opts: QueryOptions = {}): Promise<PortInfo> {
+    if (!Number.isInteger(portNum) || portNum < 0 || portNum > 254) throw new BadAddressError(`port number must be 0..254, got ${portNum}`);
+    return portInfoFrom(
+      await this.getFields('PortInfo', { ...opts, mgmtClass: MGMT_CLASS.SMI, attrId: ATTR.PortInfo, attrMod: portNum, addr }),
+    );
+  }
+
+  async switchInfo(addr: Address, opts: QueryOptions = {}): Promise<SwitchInfo> {
+    return switchInfoFrom(await this.getFields('SwitchInfo', { ...opts, mgmtClass: MGMT_CLASS.SMI, attrId: ATTR.SwitchInfo, addr }));
+  }
+
+  stats(): PortStats {
+    if (!this.transport) return { sent: 0, received: 0, timeouts: 0, retries: 0, outstanding: 0 };
+    return this.transport.stats();
+  }
+
+  /** Close the port: outstanding requests reject with PortClosedError; the engine thread is joined. */
+  async close(): Promise<void> {
+    const t = this.transport;
+    this.transport = undefined;
+    t?.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+/** Open a CA port for MADs (SMI, directed-route SMI, SA and PMA agents). */
+export async function openPort(opts: OpenPortOptions = {}): Promise<Port> {
+  const window = opts.window ?? 16;
+  const perDestination = opts.perDestination ?? 2;
+  for (const [k, v, max] of [
+    ['window', window, 4096],
+    ['perDestination', perDestination, 4096],
+  ] as const) {
+    if (!Number.isInteger(v) || v < 1 || v > max) throw new RangeError(`${k} must be a whole number from 1 to ${max}, got ${v}`);
+  }
+  if (opts.port !== undefined && (!Number.isInteger(opts.port) || opts.port < 1 || opts.port > 254)) {
+    throw new RangeError(`port must be a port number from 1 to 254, got ${opts.port}`);
+  }
+  const backend = opts.backend ?? defaultIbBackend();
+  const transport = await backend.openMadTransport({
+    ...(opts.ca !== undefined ? { ca: opts.ca } : {}),
+    ...(opts.port !== undefined ? { port: opts.port } : {}),
+    window,
+    perDestination,
+  });
+  return new Port(transport, opts);
+}

@@ -1,0 +1,796 @@
+// The MAD engine.
+//
+// One MadPort = one CA port, four umad fds (SMI LID-routed, SMI directed
+// route, SA, PMA), one engine thread. JavaScript submits requests (packets
+// are built here with libibmad's mad_build_pkt on the JS thread: pure CPU);
+// the engine thread owns everything on the wire:
+//
+// - a window of outstanding MADs per port and a per-destination limit, so a
+//   script can pipeline thousands of queries without flooding one switch SMA;
+// - its own deadlines and retries per request (umad2sim ignores the kernel's
+//   timeout_ms); a reply whose umad status is ETIMEDOUT (the kernel's timeout
+//   report, or ibsim's drop) counts as a timeout too;
+// - replies matched to requests by the low 32 bits of the transaction id
+//   (the kernel owns the upper half);
+// - waiting is poll() on one fd at a time in short slices, never epoll or
+//   libuv: under umad2sim the fds are fake (1024+) and its poll() looks at a
+//   single fd only.
+//
+// Completions are batched to JavaScript through one thread-safe function,
+// which is referenced only while requests are outstanding: an idle port does
+// not keep the process alive. close() stops and joins the thread, then fails
+// every outstanding request with "port closed".
+#include "ib/mad_port.h"
+
+#include <endian.h>
+#include <infiniband/mad.h>
+#include <infiniband/umad.h>
+#include <poll.h>
+
+#include <algorithm>
+#include <bit>
+#include <chrono>
+#include <cstring>
+
+#include "common/job_thread.h"
+#include "ib/addon.h"
+
+namespace hpcnet::ib {
+
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr int kClassOf[kSlots] = {IB_SMI_CLASS, IB_SMI_DIRECT_CLASS, IB_SA_CLASS, IB_PERFORMANCE_CLASS};
+constexpr int kClassVersion[kSlots] = {1, 1, 2, 1};
+constexpr int kPollSliceMs = 2;
+
+int SlotOfClass(int mgmtClass) {
+  for (int i = 0; i < kSlots; i++)
+    if (kClassOf[i] == mgmtClass) return i;
+  return -1;
+}
+
+}  // namespace
+
+std::unique_ptr<OpenedPort> OpenUmadPort(const std::string& ca, int portNum) {
+  EnsureUmadInit();
+  auto p = std::make_unique<OpenedPort>();
+  umad_port_t info{};
+  int rc = umad_get_port(ca.empty() ? nullptr : ca.c_str(), portNum, &info);
+  if (rc < 0) {
+    throw NativeError::FromErrno(-rc, "umad_get_port",
+                                 "(" + (ca.empty() ? std::string("default CA") : ca) + " port " +
+                                     (portNum ? std::to_string(portNum) : std::string("default")) + ")");
+  }
+  p->caName = info.ca_name;
+  p->portNum = info.portnum;
+  p->baseLid = info.base_lid;
+  p->smLid = info.sm_lid;
+  p->lmc = info.lmc;
+  p->state = info.state;
+  p->portGuid = be64toh(info.port_guid);
+  bool ib = strcmp(info.link_layer, "InfiniBand") == 0 || strcmp(info.link_layer, "IB") == 0;
+  std::string layer = info.link_layer;
+  umad_release_port(&info);
+  if (!ib) {
+    throw NativeError{"EPROTONOSUPPORT", EPROTONOSUPPORT, "umad_get_port",
+                      p->caName + " port " + std::to_string(p->portNum) + " has link layer " + layer +
+                          ": management datagrams need an InfiniBand port"};
+  }
+  for (int s = 0; s < kSlots; s++) {
+    int fd = umad_open_port(p->caName.c_str(), p->portNum);
+    if (fd < 0) {
+      CloseUmadPort(*p);
+      throw NativeError::FromErrno(-fd, "umad_open_port", "(" + p->caName + " port " + std::to_string(p->portNum) + ")");
+    }
+    p->fds[s] = fd;
+    // SA replies larger than one MAD arrive through the kernel's RMPP.
+    int agent = umad_register(fd, kClassOf[s], kClassVersion[s], s == kSa ? 1 : 0, nullptr);
+    if (agent < 0) {
+      CloseUmadPort(*p);
+      throw NativeError::FromErrno(-agent, "umad_register",
+                                   "(management class 0x" + std::to_string(kClassOf[s]) + ")");
+    }
+    p->agents[s] = agent;
+  }
+  return p;
+}
+
+void CloseUmadPort(OpenedPort& p) {
+  for (int s = 0; s < kSlots; s++) {
+    if (p.fds[s] < 0) continue;
+    if (p.agents[s] >= 0) umad_unregister(p.fds[s], p.agents[s]);
+    umad_close_port(p.fds[s]);
+    p.fds[s] = -1;
+    p.agents[s] = -1;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// JS side
+
+Napi::Function MadPort::Define(Napi::Env env) {
+  return DefineClass(env, "MadPort",
+                     {InstanceMethod<&MadPort::Send>("send"), InstanceMethod<&MadPort::Cancel>("cancel"),
+                      InstanceMethod<&MadPort::Close>("close"), InstanceMethod<&MadPort::Info>("info"),
+                      InstanceMethod<&MadPort::Stats>("stats")});
+}
+
+// new MadPort(external<OpenedPort>, window, perDest): only from OpenPort's settle.
+MadPort::MadPort(const Napi::CallbackInfo& info) : Napi::ObjectWrap<MadPort>(info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[0].IsExternal()) {
+    closed_ = true;
+    Napi::TypeError::New(env, "MadPort cannot be constructed directly; use openPort()").ThrowAsJavaScriptException();
+    return;
+  }
+  port_.reset(info[0].As<Napi::External<OpenedPort>>().Data());
+  window_ = std::max(1, info[1].As<Napi::Number>().Int32Value());
+  perDest_ = std::max(1, info[2].As<Napi::Number>().Int32Value());
+  tsfn_ = Napi::ThreadSafeFunction::New(env, Napi::Function(), "hpcnet-mad-port", 0, 1);
+  tsfn_.Unref(env);
+  owner_ = std::make_shared<MadPort*>(this);
+  addon_ = &IbAddon::Of(env);
+  addon_->ports.insert(this);
+  thread_ = std::thread([this] { Loop(); });
+}
+
+MadPort::~MadPort() {
+  Shutdown();
+}
+
+void MadPort::StopThread() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_one();
+  if (thread_.joinable()) thread_.join();
+}
+
+void MadPort::Shutdown() {
+  if (closed_) return;
+  closed_ = true;
+  StopThread();
+  if (port_) CloseUmadPort(*port_);
+  for (auto& [id, r] : byId_) delete r;
+  byId_.clear();
+  for (MadRequest* r : submitted_) delete r;
+  submitted_.clear();
+  callbacks_.clear();
+  if (owner_) *owner_ = nullptr;
+  tsfn_.Release();
+  if (addon_) addon_->ports.erase(this);
+  addon_ = nullptr;
+}
+
+Napi::Value MadPort::Info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("ca", port_->caName);
+  o.Set("port", port_->portNum);
+  o.Set("baseLid", port_->baseLid);
+  o.Set("lmc", port_->lmc);
+  o.Set("smLid", port_->smLid);
+  o.Set("state", port_->state);
+  o.Set("portGuid", Napi::BigInt::New(env, port_->portGuid));
+  o.Set("window", window_);
+  o.Set("perDestination", perDest_);
+  return o;
+}
+
+Napi::Value MadPort::Stats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("sent", static_cast<double>(sent_.load()));
+  o.Set("received", static_cast<double>(received_.load()));
+  o.Set("timeouts", static_cast<double>(timeouts_.load()));
+  o.Set("retries", static_cast<double>(retries_.load()));
+  o.Set("outstanding", static_cast<double>(callbacks_.size()));
+  return o;
+}
+
+static uint32_t GetU32(Napi::Object o, const char* key, uint32_t def) {
+  Napi::Value v = o.Get(key);
+  return v.IsNumber() ? v.As<Napi::Number>().Uint32Value() : def;
+}
+
+// send(req, callback) -> id. req: { mgmtClass, method, attrId, attrMod, lid,
+// path?: number[], drSlid?, drDlid?, data?: Buffer, dataOffset?, componentMask?: bigint,
+// mkey?: bigint, sl?, pkeyIndex?, timeoutMs, retries, dest }. Validation of
+// addresses happens in TypeScript; this re-checks what could corrupt memory.
+Napi::Value MadPort::Send(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (closed_) {
+    Napi::Error::New(env, "port closed").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  if (info.Length() < 2 || !info[0].IsObject() || !info[1].IsFunction()) {
+    Napi::TypeError::New(env, "send(request, callback)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::Object req = info[0].As<Napi::Object>();
+  int mgmtClass = static_cast<int>(GetU32(req, "mgmtClass", 0));
+  int slot = SlotOfClass(mgmtClass);
+  if (slot < 0) {
+    Napi::RangeError::New(env, "unsupported management class " + std::to_string(mgmtClass)).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  ib_rpc_t rpc{};
+  rpc.mgtclass = mgmtClass;
+  rpc.method = static_cast<int>(GetU32(req, "method", IB_MAD_METHOD_GET));
+  rpc.attr.id = GetU32(req, "attrId", 0);
+  rpc.attr.mod = GetU32(req, "attrMod", 0);
+  ib_portid_t dport{};
+  dport.lid = static_cast<int>(GetU32(req, "lid", 0));
+  Napi::Value pathV = req.Get("path");
+  if (pathV.IsArray()) {
+    Napi::Array path = pathV.As<Napi::Array>();
+    if (path.Length() >= IB_SUBNET_PATH_HOPS_MAX) {
+      Napi::RangeError::New(env, "directed route longer than 63 hops").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    dport.drpath.cnt = static_cast<int>(path.Length());
+    dport.drpath.p[0] = 0;
+    for (uint32_t i = 0; i < path.Length(); i++) {
+      dport.drpath.p[i + 1] = static_cast<uint8_t>(path.Get(i).As<Napi::Number>().Uint32Value());
+    }
+    dport.drpath.drslid = static_cast<int>(GetU32(req, "drSlid", 0xffff));
+    dport.drpath.drdlid = static_cast<int>(GetU32(req, "drDlid", 0xffff));
+  } else if (slot == kSmiDr) {
+    Napi::TypeError::New(env, "directed-route SMP without a path").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  bool gs = slot == kSa || slot == kPma;
+  if (gs) {
+    dport.qp = 1;
+    dport.qkey = IB_DEFAULT_QP1_QKEY;
+    dport.sl = static_cast<int>(GetU32(req, "sl", 0));
+    dport.pkey_idx = static_cast<int>(GetU32(req, "pkeyIndex", 0));
+  }
+  Napi::Value mask = req.Get("componentMask");
+  if (mask.IsBigInt()) {
+    bool lossless;
+    rpc.mask = mask.As<Napi::BigInt>().Uint64Value(&lossless);
+  }
+  Napi::Value mkey = req.Get("mkey");
+  if (mkey.IsBigInt()) {
+    bool lossless;
+    rpc.mkey = mkey.As<Napi::BigInt>().Uint64Value(&lossless);
+  }
+  int dataOffs = slot == kSa ? IB_SA_DATA_OFFS : slot == kPma ? IB_PC_DATA_OFFS : IB_SMP_DATA_OFFS;
+  int dataMax = IB_MAD_SIZE - dataOffs;
+  Napi::Value dataV = req.Get("data");
+  std::vector<uint8_t> data;
+  if (dataV.IsBuffer()) {
+    auto buf = dataV.As<Napi::Buffer<uint8_t>>();
+    if (static_cast<int>(buf.Length()) > dataMax) {
+      Napi::RangeError::New(env, "attribute data longer than " + std::to_string(dataMax) + " bytes").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    data.assign(buf.Data(), buf.Data() + buf.Length());
+  }
+  rpc.dataoffs = dataOffs;
+  rpc.datasz = static_cast<int>(data.size());
+  rpc.trid = nextTid_++;
+  if (nextTid_ == 0) nextTid_ = 1;
+
+  auto r = new MadRequest();
+  r->id = nextId_++;
+  if (nextId_ == 0) nextId_ = 1;
+  r->slot = slot;
+  r->tid = static_cast<uint32_t>(rpc.trid);
+  r->timeoutMs = static_cast<int>(std::clamp<uint32_t>(GetU32(req, "timeoutMs", 1000), 1, 600000));
+  r->retriesLeft = static_cast<int>(std::min<uint32_t>(GetU32(req, "retries", 3), 100));
+  Napi::Value dest = req.Get("dest");
+  r->dest = dest.IsString() ? dest.As<Napi::String>().Utf8Value() : std::string("lid:") + std::to_string(dport.lid);
+  r->packet.assign(umad_size() + IB_MAD_SIZE, 0);
+  int len = mad_build_pkt(r->packet.data(), &rpc, &dport, nullptr, data.empty() ? nullptr : data.data());
+  if (len < 0) {
+    delete r;
+    Napi::Error::New(env, "mad_build_pkt failed for this request").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  r->length = len;
+  uint32_t id = r->id;
+  callbacks_.emplace(id, Napi::Persistent(info[1].As<Napi::Function>()));
+  if (!refd_) {
+    tsfn_.Ref(env);
+    Ref();  // keep this object alive while requests are outstanding
+    refd_ = true;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    submitted_.push_back(r);
+  }
+  cv_.notify_one();
+  return Napi::Number::New(env, id);
+}
+
+// cancel(id): the request is dropped (its callback is not called).
+Napi::Value MadPort::Cancel(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (closed_ || info.Length() < 1 || !info[0].IsNumber()) return env.Undefined();
+  uint32_t id = info[0].As<Napi::Number>().Uint32Value();
+  if (callbacks_.erase(id) == 0) return env.Undefined();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    cancels_.push_back(id);
+  }
+  cv_.notify_one();
+  if (callbacks_.empty() && refd_) {
+    tsfn_.Unref(env);
+    Unref();
+    refd_ = false;
+  }
+  return env.Undefined();
+}
+
+// close(): fail everything outstanding with kClosed, synchronously, then release.
+Napi::Value MadPort::Close(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (closed_) return env.Undefined();
+  StopThread();
+  auto pending = std::move(callbacks_);
+  callbacks_.clear();
+  bool wasRefd = refd_;
+  refd_ = false;
+  Shutdown();
+  for (auto& [id, cb] : pending) {
+    Napi::Object c = Napi::Object::New(env);
+    c.Set("outcome", static_cast<int>(Outcome::kClosed));
+    c.Set("attempts", 0);
+    cb.Call({c});
+  }
+  if (wasRefd) Unref();
+  return env.Undefined();
+}
+
+void MadPort::Deliver(Napi::Env env, std::vector<MadCompletion>* batch) {
+  std::unique_ptr<std::vector<MadCompletion>> owned(batch);
+  if (env == nullptr || closed_) return;
+  Napi::HandleScope scope(env);
+  for (MadCompletion& c : *owned) {
+    auto it = callbacks_.find(c.id);
+    if (it == callbacks_.end()) continue;  // cancelled
+    Napi::FunctionReference cb = std::move(it->second);
+    callbacks_.erase(it);
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("outcome", static_cast<int>(c.outcome));
+    o.Set("attempts", c.attempts);
+    if (c.err) o.Set("errno", c.err);
+    if (c.outcome == Outcome::kOk) o.Set("mad", Napi::Buffer<uint8_t>::Copy(env, c.mad.data(), c.mad.size()));
+    cb.Call({o});
+    if (closed_) return;  // a callback closed the port
+  }
+  if (callbacks_.empty() && refd_) {
+    tsfn_.Unref(env);
+    refd_ = false;
+    Unref();
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Engine thread
+
+bool MadPort::SendOne(MadRequest* r, std::vector<MadCompletion>& done) {
+  // umad_send may write into the buffer: send a scratch copy, keep the original for retries.
+  std::vector<uint8_t> scratch(r->packet);
+  r->attempts++;
+  r->deadline = Clock::now() + std::chrono::milliseconds(r->timeoutMs);
+  int rc = umad_send(port_->fds[r->slot], port_->agents[r->slot], scratch.data(), r->length, r->timeoutMs, 0);
+  if (rc < 0) {
+    done.push_back(MadCompletion{r->id, Outcome::kError, -rc, r->attempts, {}});
+    return false;
+  }
+  sent_++;
+  return true;
+}
+
+void MadPort::Dispatch(std::unordered_map<std::string, DestState>& dests, std::deque<std::string>& ready,
+                       std::vector<MadCompletion>& done) {
+  while (static_cast<int>(inflight_.size()) < window_ && !ready.empty()) {
+    std::string key = std::move(ready.front());
+    ready.pop_front();
+    DestState& d = dests[key];
+    d.inReady = false;
+    if (d.queue.empty() || d.inflight >= perDest_) continue;
+    MadRequest* r = d.queue.front();
+    d.queue.pop_front();
+    if (SendOne(r, done)) {
+      d.inflight++;
+      inflight_[r->tid] = r;
+    } else {
+      byId_.erase(r->id);
+      delete r;
+    }
+    if (!d.queue.empty() && d.inflight < perDest_) {
+      d.inReady = true;
+      ready.push_back(key);
+    }
+    if (d.queue.empty() && d.inflight == 0) dests.erase(key);
+  }
+}
+
+void MadPort::Loop() {
+  std::vector<uint8_t> buf(umad_size() + IB_MAD_SIZE);
+  std::vector<MadCompletion> done;
+  int rr = 0;  // round-robin start among slots
+  auto release = [&](MadRequest* r) {
+    auto it = dests_.find(r->dest);
+    if (it != dests_.end()) {
+      DestState& d = it->second;
+      d.inflight--;
+      if (!d.queue.empty() && !d.inReady && d.inflight < perDest_) {
+        d.inReady = true;
+        ready_.push_back(r->dest);
+      }
+      if (d.queue.empty() && d.inflight <= 0) dests_.erase(it);
+    }
+  };
+  auto finish = [&](MadRequest* r, Outcome outcome, std::vector<uint8_t>&& mad, int err) {
+    done.push_back(MadCompletion{r->id, outcome, err, r->attempts, std::move(mad)});
+    inflight_.erase(r->tid);
+    byId_.erase(r->id);
+    release(r);
+    delete r;
+  };
+  for (;;) {
+    std::vector<MadRequest*> fresh;
+    std::vector<uint32_t> cancels;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      if (!stop_ && submitted_.empty() && cancels_.empty() && inflight_.empty() && byId_.empty()) {
+        cv_.wait(lock, [this] { return stop_ || !submitted_.empty() || !cancels_.empty(); });
+      }
+      if (stop_) return;
+      fresh.swap(submitted_);
+      cancels.swap(cancels_);
+    }
+    for (MadRequest* r : fresh) {
+      byId_[r->id] = r;
+      DestState& d = dests_[r->dest];
+      d.queue.push_back(r);
+      if (!d.inReady && d.inflight < perDest_) {
+        d.inReady = true;
+        ready_.push_back(r->dest);
+      }
+    }
+    for (uint32_t id : cancels) {
+      auto it = byId_.find(id);
+      if (it == byId_.end()) continue;
+      MadRequest* r = it->second;
+      byId_.erase(it);
+      if (inflight_.erase(r->tid)) {
+        release(r);
+      } else {
+        auto d = dests_.find(r->dest);
+        if (d != dests_.end()) {
+          auto& q = d->second.queue;
+          q.erase(std::remove(q.begin(), q.end(), r), q.end());
+          if (q.empty() && d->second.inflight == 0) dests_.erase(d);
+        }
+      }
+      delete r;
+    }
+    Dispatch(dests_, ready_, done);
+
+    // Receive: drain every slot with MADs in flight; if nothing came, wait a
+    // short slice on one of them (round robin), bounded by the next deadline.
+    bool got = false;
+    bool active[kSlots] = {false, false, false, false};
+    for (auto& [tid, r] : inflight_) active[r->slot] = true;
+    auto now = Clock::now();
+    auto next = now + std::chrono::milliseconds(kPollSliceMs);
+    for (auto& [tid, r] : inflight_) next = std::min(next, r->deadline);
+    for (int pass = 0; pass < 2 && !got; pass++) {
+      for (int k = 0; k < kSlots; k++) {
+        int s = (rr + k) % kSlots;
+        if (!active[s]) continue;
+        int waitMs = 0;
+        if (pass == 1) {
+          auto left = std::chrono::duration_cast<std::chrono::milliseconds>(next - Clock::now()).count();
+          waitMs = static_cast<int>(std::clamp<long>(left, 0, kPollSliceMs));
+        }
+        struct pollfd pfd = {port_->fds[s], POLLIN, 0};
+        int pr = poll(&pfd, 1, waitMs);
+        while (pr > 0 && (pfd.revents & POLLIN)) {
+          int len = IB_MAD_SIZE;
+          buf.resize(umad_size() + IB_MAD_SIZE);
+          int agent = umad_recv(port_->fds[s], buf.data(), &len, -1);
+          if (agent == -ENOSPC && len > IB_MAD_SIZE) {
+            buf.resize(umad_size() + len);  // RMPP reply: the kernel kept it queued
+            agent = umad_recv(port_->fds[s], buf.data(), &len, -1);
+          }
+          if (agent < 0) break;
+          got = true;
+          received_++;
+          uint8_t* mad = static_cast<uint8_t*>(umad_get_mad(buf.data()));
+          uint32_t tid = static_cast<uint32_t>(mad_get_field64(mad, 0, IB_MAD_TRID_F) & 0xffffffffu);
+          auto it = inflight_.find(tid);
+          if (it != inflight_.end() && it->second->slot == s) {
+            MadRequest* r = it->second;
+            int st = umad_status(buf.data());
+            if (st == ETIMEDOUT) {
+              if (r->retriesLeft > 0) {
+                r->retriesLeft--;
+                retries_++;
+                if (!SendOne(r, done)) {
+                  inflight_.erase(r->tid);
+                  byId_.erase(r->id);
+                  release(r);
+                  delete r;
+                }
+              } else {
+                timeouts_++;
+                finish(r, Outcome::kTimeout, {}, ETIMEDOUT);
+              }
+            } else if (st != 0) {
+              finish(r, Outcome::kError, {}, st);
+            } else {
+              int n = std::clamp(len, 0, static_cast<int>(buf.size() - umad_size()));
+              finish(r, Outcome::kOk, std::vector<uint8_t>(mad, mad + n), 0);
+            }
+          }
+          pfd.revents = 0;
+          pr = poll(&pfd, 1, 0);
+        }
+        if (pass == 1) {
+          rr = (s + 1) % kSlots;
+          break;
+        }
+      }
+      if (inflight_.empty()) break;
+    }
+
+    // Deadlines (the engine's own: umad2sim ignores the kernel's timeout).
+    now = Clock::now();
+    std::vector<MadRequest*> expired;
+    for (auto& [tid, r] : inflight_)
+      if (r->deadline <= now) expired.push_back(r);
+    for (MadRequest* r : expired) {
+      if (r->retriesLeft > 0) {
+        r->retriesLeft--;
+        retries_++;
+        if (!SendOne(r, done)) {
+          inflight_.erase(r->tid);
+          byId_.erase(r->id);
+          release(r);
+          delete r;
+        }
+      } else {
+        timeouts_++;
+        finish(r, Outcome::kTimeout, {}, ETIMEDOUT);
+      }
+    }
+    Dispatch(dests_, ready_, done);
+
+    if (!done.empty()) {
+      auto* batch = new std::vector<MadCompletion>(std::move(done));
+      done.clear();
+      std::shared_ptr<MadPort*> owner = owner_;
+      napi_status st = tsfn_.BlockingCall(batch, [owner](Napi::Env env, Napi::Function, std::vector<MadCompletion>* b) {
+        if (*owner == nullptr) {
+          delete b;
+          return;
+        }
+        (*owner)->Deliver(env, b);
+      });
+      if (st != napi_ok) delete batch;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// openPort(ca?: string, port?: number, window, perDest) -> Promise<MadPort>
+
+Napi::Value OpenPort(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string ca = info.Length() > 0 && info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
+  int portNum = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().Int32Value() : 0;
+  int window = info.Length() > 2 && info[2].IsNumber() ? info[2].As<Napi::Number>().Int32Value() : 16;
+  int perDest = info.Length() > 3 && info[3].IsNumber() ? info[3].As<Napi::Number>().Int32Value() : 2;
+  if (ca.size() >= UMAD_CA_NAME_LEN || portNum < 0 || portNum > 254 || window < 1 || window > 4096 || perDest < 1 ||
+      perDest > 4096) {
+    Napi::RangeError::New(env, "openPort: invalid CA name, port number, window or per-destination limit")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  auto opened = std::make_shared<std::unique_ptr<OpenedPort>>();
+  return IbAddon::Of(env).Jobs(env).Run(
+      env, [ca, portNum, opened] { *opened = OpenUmadPort(ca, portNum); },
+      [opened, window, perDest](Napi::Env env) -> Napi::Value {
+        auto ext = Napi::External<OpenedPort>::New(env, opened->release());
+        return IbAddon::Of(env).madPortCtor.New({ext, Napi::Number::New(env, window), Napi::Number::New(env, perDest)});
+      });
+}
+
+// ---------------------------------------------------------------------------
+// Field decoding with libibmad's field tables.
+
+namespace {
+
+struct FieldMeta {
+  int bits = 0;
+  const char* name = nullptr;
+};
+
+// Bit width of a field, probed through libibmad itself: decoding an all-ones
+// attribute sets exactly `bitlen` bits in the output.
+const FieldMeta& Meta(int f) {
+  static std::vector<FieldMeta> table = [] {
+    std::vector<FieldMeta> t(IB_FIELD_LAST_);
+    std::vector<uint8_t> ones(IB_MAD_SIZE * 4, 0xff);
+    for (int i = 1; i < IB_FIELD_LAST_; i++) {
+      uint8_t val[IB_MAD_SIZE];
+      memset(val, 0, sizeof val);
+      mad_decode_field(ones.data(), static_cast<MAD_FIELDS>(i), val);
+      int bits = 0;
+      for (uint8_t b : val) bits += std::popcount(b);
+      t[i] = FieldMeta{bits, mad_field_name(static_cast<MAD_FIELDS>(i))};
+    }
+    return t;
+  }();
+  return table[f];
+}
+
+struct Group {
+  const char* name;
+  std::vector<std::pair<int, int>> ranges;  // [first, last)
+};
+
+const std::vector<Group>& Groups() {
+  static const std::vector<Group> groups = {
+      {"NodeInfo", {{IB_NODE_FIRST_F, IB_NODE_LAST_F}}},
+      {"NodeDescription", {{IB_NODE_DESC_F, IB_NODE_DESC_F + 1}}},
+      {"PortInfo", {{IB_PORT_FIRST_F, IB_PORT_LAST_F}, {IB_PORT_CAPMASK2_F, IB_PORT_LINK_SPEED_EXT_LAST_F}}},
+      {"SwitchInfo", {{IB_SW_FIRST_F, IB_SW_LAST_F}}},
+      {"SMInfo", {{IB_SMINFO_GUID_F, IB_SMINFO_STATE_F + 1}}},
+      {"ClassPortInfo", {{IB_CPI_BASEVER_F, IB_CPI_TRAP_QKEY_F + 1}}},
+      {"PortCounters", {{IB_PC_FIRST_F, IB_PC_LAST_F}}},
+      {"PortCountersExtended", {{IB_PC_EXT_FIRST_F, IB_PC_EXT_LAST_F}}},
+  };
+  return groups;
+}
+
+}  // namespace
+
+// Field groups: { NodeInfo: [[field, name, bits], ...], ... }
+Napi::Value FieldGroups(Napi::Env env) {
+  Napi::Object out = Napi::Object::New(env);
+  for (const Group& g : Groups()) {
+    Napi::Array arr = Napi::Array::New(env);
+    uint32_t n = 0;
+    for (auto [first, last] : g.ranges) {
+      for (int f = first; f < last; f++) {
+        const FieldMeta& m = Meta(f);
+        if (m.name == nullptr || m.bits == 0) continue;
+        Napi::Array e = Napi::Array::New(env, 3);
+        e[0u] = Napi::Number::New(env, f);
+        e[1u] = Napi::String::New(env, m.name);
+        e[2u] = Napi::Number::New(env, m.bits);
+        arr[n++] = e;
+      }
+    }
+    out.Set(g.name, arr);
+  }
+  return out;
+}
+
+// decodeFields(buf, offset, fields: number[]) -> Array<number | bigint | Buffer>
+// Throws RangeError when a field would read past the end of buf.
+Napi::Value DecodeFields(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[0].IsBuffer() || !info[1].IsNumber() || !info[2].IsArray()) {
+    Napi::TypeError::New(env, "decodeFields(buffer, offset, fields)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  auto buf = info[0].As<Napi::Buffer<uint8_t>>();
+  int64_t offset = info[1].As<Napi::Number>().Int64Value();
+  Napi::Array fields = info[2].As<Napi::Array>();
+  if (offset < 0 || offset > static_cast<int64_t>(buf.Length())) {
+    Napi::RangeError::New(env, "decodeFields: offset outside the buffer").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  // libibmad reads by bit offset with no bounds: decode from a zero-padded
+  // copy of a whole MAD so a short reply can never read out of bounds.
+  std::vector<uint8_t> padded(IB_MAD_SIZE * 2, 0);
+  size_t avail = std::min<size_t>(buf.Length() - offset, IB_MAD_SIZE);
+  memcpy(padded.data(), buf.Data() + offset, avail);
+  Napi::Array out = Napi::Array::New(env, fields.Length());
+  for (uint32_t i = 0; i < fields.Length(); i++) {
+    int f = fields.Get(i).As<Napi::Number>().Int32Value();
+    if (f <= 0 || f >= IB_FIELD_LAST_) {
+      Napi::RangeError::New(env, "decodeFields: unknown field " + std::to_string(f)).ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    const FieldMeta& m = Meta(f);
+    uint8_t val[IB_MAD_SIZE];
+    memset(val, 0, sizeof val);
+    mad_decode_field(padded.data(), static_cast<MAD_FIELDS>(f), val);
+    if (m.bits <= 32) {
+      uint32_t v;
+      memcpy(&v, val, 4);
+      out[i] = Napi::Number::New(env, v);
+    } else if (m.bits <= 64) {
+      uint64_t v;
+      memcpy(&v, val, 8);
+      out[i] = Napi::BigInt::New(env, v);
+    } else {
+      out[i] = Napi::Buffer<uint8_t>::Copy(env, val, static_cast<size_t>(m.bits / 8));
+    }
+  }
+  return out;
+}
+
+// dumpField(field, value: number | bigint | Buffer) -> string, formatted by
+// libibmad's own dumper (what smpquery/perfquery print after the dots).
+Napi::Value DumpField(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsNumber()) {
+    Napi::TypeError::New(env, "dumpField(field, value)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int f = info[0].As<Napi::Number>().Int32Value();
+  if (f <= 0 || f >= IB_FIELD_LAST_) {
+    Napi::RangeError::New(env, "dumpField: unknown field " + std::to_string(f)).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  uint8_t val[IB_MAD_SIZE];
+  memset(val, 0, sizeof val);
+  Napi::Value v = info[1];
+  if (v.IsBigInt()) {
+    bool lossless;
+    uint64_t x = v.As<Napi::BigInt>().Uint64Value(&lossless);
+    memcpy(val, &x, 8);
+  } else if (v.IsNumber()) {
+    uint32_t x = v.As<Napi::Number>().Uint32Value();
+    memcpy(val, &x, 4);
+  } else if (v.IsBuffer()) {
+    auto b = v.As<Napi::Buffer<uint8_t>>();
+    memcpy(val, b.Data(), std::min<size_t>(b.Length(), sizeof val));
+  }
+  char out[512];
+  out[0] = 0;
+  mad_dump_val(static_cast<MAD_FIELDS>(f), out, sizeof out, val);
+  return Napi::String::New(env, out);
+}
+
+// encodeFields(buf, offset, fields: number[], values: Array<number|bigint>) writes in place.
+Napi::Value EncodeFields(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 4 || !info[0].IsBuffer() || !info[1].IsNumber() || !info[2].IsArray() || !info[3].IsArray()) {
+    Napi::TypeError::New(env, "encodeFields(buffer, offset, fields, values)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  auto buf = info[0].As<Napi::Buffer<uint8_t>>();
+  int64_t offset = info[1].As<Napi::Number>().Int64Value();
+  Napi::Array fields = info[2].As<Napi::Array>();
+  Napi::Array values = info[3].As<Napi::Array>();
+  if (offset < 0 || buf.Length() < static_cast<size_t>(offset) + IB_SMP_DATA_SIZE) {
+    Napi::RangeError::New(env, "encodeFields: buffer too short").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  std::vector<uint8_t> padded(IB_MAD_SIZE * 2, 0);
+  size_t avail = std::min<size_t>(buf.Length() - offset, IB_MAD_SIZE);
+  memcpy(padded.data(), buf.Data() + offset, avail);
+  for (uint32_t i = 0; i < fields.Length() && i < values.Length(); i++) {
+    int f = fields.Get(i).As<Napi::Number>().Int32Value();
+    if (f <= 0 || f >= IB_FIELD_LAST_ || Meta(f).bits > 64) {
+      Napi::RangeError::New(env, "encodeFields: field " + std::to_string(f) + " cannot be encoded").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    Napi::Value v = values.Get(i);
+    if (v.IsBigInt()) {
+      bool lossless;
+      mad_set_field64(padded.data(), 0, static_cast<MAD_FIELDS>(f), v.As<Napi::BigInt>().Uint64Value(&lossless));
+    } else {
+      mad_set_field(padded.data(), 0, static_cast<MAD_FIELDS>(f), v.As<Napi::Number>().Uint32Value());
+    }
+  }
+  memcpy(buf.Data() + offset, padded.data(), avail);
+  return env.Undefined();
+}
+
+}  // namespace hpcnet::ib

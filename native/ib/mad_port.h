@@ -1,0 +1,131 @@
+// MadPort: one open CA port with one umad fd per management class, driven by
+// a dedicated engine thread. See mad_port.cc for the engine's rules.
+#pragma once
+
+#include <napi.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+namespace hpcnet::ib {
+
+struct IbAddon;
+
+// Class slots: each has its own umad fd (under umad2sim the last agent
+// registered for a class in a process receives all of that class's traffic).
+enum Slot : int { kSmiLid = 0, kSmiDr = 1, kSa = 2, kPma = 3, kSlots = 4 };
+
+struct OpenedPort {
+  std::string caName;
+  int portNum = 0;
+  int fds[kSlots] = {-1, -1, -1, -1};
+  int agents[kSlots] = {-1, -1, -1, -1};
+  unsigned baseLid = 0, smLid = 0, lmc = 0, state = 0;
+  uint64_t portGuid = 0;
+};
+
+// Opens the port and registers the agents (runs on a job thread). Throws NativeError.
+std::unique_ptr<OpenedPort> OpenUmadPort(const std::string& ca, int portNum);
+void CloseUmadPort(OpenedPort& p);
+
+struct MadRequest {
+  uint32_t id = 0;
+  int slot = 0;
+  std::string dest;             // per-destination limit key
+  std::vector<uint8_t> packet;  // umad header + MAD, immutable
+  int length = 0;               // MAD length
+  int timeoutMs = 1000;
+  int retriesLeft = 3;
+  int attempts = 0;
+  uint32_t tid = 0;
+  std::chrono::steady_clock::time_point deadline;
+};
+
+enum class Outcome : int { kOk = 0, kTimeout = 1, kError = 2, kCancelled = 3, kClosed = 4 };
+
+struct MadCompletion {
+  uint32_t id = 0;
+  Outcome outcome = Outcome::kOk;
+  int err = 0;           // errno for kError
+  int attempts = 0;
+  std::vector<uint8_t> mad;  // reply MAD bytes (kOk)
+};
+
+class MadPort : public Napi::ObjectWrap<MadPort> {
+ public:
+  static Napi::Function Define(Napi::Env env);
+  explicit MadPort(const Napi::CallbackInfo& info);
+  ~MadPort() override;
+
+  // Close from the environment's cleanup (no JS callbacks run).
+  void Shutdown();
+
+ private:
+  Napi::Value Send(const Napi::CallbackInfo& info);
+  Napi::Value Cancel(const Napi::CallbackInfo& info);
+  Napi::Value Close(const Napi::CallbackInfo& info);
+  Napi::Value Info(const Napi::CallbackInfo& info);
+  Napi::Value Stats(const Napi::CallbackInfo& info);
+
+  void Loop();
+  void StopThread();
+  void Deliver(Napi::Env env, std::vector<MadCompletion>* batch);
+
+  // Engine-thread-only state.
+  struct DestState {
+    int inflight = 0;
+    bool inReady = false;
+    std::deque<MadRequest*> queue;
+  };
+  void Dispatch(std::unordered_map<std::string, DestState>& dests, std::deque<std::string>& ready,
+                std::vector<MadCompletion>& done);
+  bool SendOne(MadRequest* r, std::vector<MadCompletion>& done);
+
+  std::unique_ptr<OpenedPort> port_;
+  struct IbAddon* addon_ = nullptr;
+  // Queued completion batches reach this object through `owner_`, which
+  // Shutdown() clears: a batch delivered after close or GC is dropped.
+  std::shared_ptr<MadPort*> owner_;
+  int window_ = 16;
+  int perDest_ = 2;
+
+  // Shared between JS thread and engine thread.
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<MadRequest*> submitted_;
+  std::vector<uint32_t> cancels_;
+  bool stop_ = false;
+  std::thread thread_;
+  Napi::ThreadSafeFunction tsfn_;
+  std::atomic<uint64_t> sent_{0}, received_{0}, timeouts_{0}, retries_{0};
+
+  // Engine-thread-only.
+  std::unordered_map<uint32_t, MadRequest*> inflight_;  // by tid
+  std::unordered_map<std::string, DestState> dests_;
+  std::deque<std::string> ready_;
+  std::unordered_map<uint32_t, MadRequest*> byId_;  // queued or in flight
+
+  // JS-thread-only.
+  std::unordered_map<uint32_t, Napi::FunctionReference> callbacks_;
+  uint32_t nextId_ = 1;
+  uint32_t nextTid_ = 1;
+  bool closed_ = false;
+  bool refd_ = false;
+};
+
+// Field decoding through libibmad's tables.
+Napi::Value FieldGroups(Napi::Env env);
+Napi::Value DecodeFields(const Napi::CallbackInfo& info);
+Napi::Value EncodeFields(const Napi::CallbackInfo& info);
+Napi::Value DumpField(const Napi::CallbackInfo& info);
+Napi::Value OpenPort(const Napi::CallbackInfo& info);
+
+}  // namespace hpcnet::ib
