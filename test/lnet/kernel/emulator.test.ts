@@ -116,6 +116,7 @@ for (const release of ['2.15', '2.16'] as const) {
         ...(nl ? [{ id: 'nl-routes', call: 'netlink.routesShow', args: [{ verbosity: 1 }] }, { id: 'nl-nets', call: 'netlink.netsShow', args: [{ verbosity: 1 }] }] : []),
         { id: 'route-del', call: 'delRoute', args: [{ net: 'tcp5', gateway: '10.0.0.2@tcp' }] },
         { id: 'routes-after', call: 'ioctl.listRoutes' },
+        ...(nl ? [{ id: 'nl-routes-empty', call: 'netlink.routesShow' }] : []),
         { id: 'peer-add', call: 'addPeer', args: [{ primaryNid: '10.0.0.50@tcp', nids: Array.from({ length: 10 }, (_, i) => `10.0.0.${60 + i}@tcp`) }] },
         { id: 'peer-add-again', call: 'ioctl.addPeerNi', args: [{ primary: '10.0.0.50@tcp' }] },
         { id: 'peer-ni', call: 'ioctl.getPeerNi', args: ['10.0.0.50@tcp'] },
@@ -240,6 +241,7 @@ for (const release of ['2.15', '2.16'] as const) {
       }
       ok(r, 'route-del');
       assert.deepEqual(ok(r, 'routes-after'), []);
+      if (nl) assert.deepEqual(ok(r, 'nl-routes-empty'), [], '"No routes found" is an empty list, as lnetctl stays silent');
 
       // --- peers (11 NIs: more than the first GET_PEER_NI buffer holds, so E2BIG is retried)
       ok(r, 'peer-add');
