@@ -490,7 +490,7 @@ export class LNet {
     const mods = await this.backend.modules();
     if (!mods.some((m) => m.name === 'lnet')) throw new LnetKernelError('ENODEV', 'import', "LNet is not loaded: load it with 'hpcnet lnet load', then 'hpcnet lnet configure'");
     const needsUp = !!(cfg.nets?.length || cfg.routes?.length || cfg.peers?.length || cfg.routing || cfg.buffers || cfg.numa || cfg.discover?.length || cfg.ping?.length);
-    if (needsUp || (forAdd && cfg.global)) {
+    if (needsUp) {
       try {
         await this.backend.nets(0);
       } catch (e) {

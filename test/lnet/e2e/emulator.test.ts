@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
+import { parse as parseYaml } from 'yaml';
 import { LnetEmulator } from '../../../lib/sim/lnet/index.js';
 import { cliEntry } from '../../../lib/util/paths.js';
 import * as ref from '../fixtures/reference-examples.js';
@@ -202,6 +203,10 @@ for (const release of ['2.15', '2.16'] as const) {
       const first = JSON.parse(await ok('n1', 'lnet', 'apply', conf)) as { changed: boolean; failed: boolean; msg: string; applied: unknown[] };
       assert.equal(first.failed, false, first.msg);
       assert.equal(first.changed, true);
+      const peers = await ok('n1', 'lnet', 'peer', 'show', '--nid', '10.0.0.7@tcp');
+      const peerExample = ref.peerShow.split('---- -v per peer ni:\n')[0]!;
+      assert.deepEqual(shape(peers), shape(peerExample), 'peer show has the example layout');
+      if (release === '2.15') assert.equal(skeleton(peers), skeleton(peerExample));
       const second = JSON.parse(await ok('n1', 'lnet', 'apply', conf)) as { changed: boolean; changes: unknown[] };
       assert.equal(second.changed, false);
       assert.deepEqual(second.changes, []);
@@ -243,6 +248,13 @@ for (const release of ['2.15', '2.16'] as const) {
       await ok('n1', 'lnet', 'unload', '--unconfigure');
     });
   });
+}
+
+/** The structure of a YAML text with every scalar blanked (compares cYAML and netlink layouts alike). */
+function shape(text: string): unknown {
+  const blank = (v: unknown): unknown =>
+    Array.isArray(v) ? v.map(blank) : v !== null && typeof v === 'object' ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, blank(x)])) : '_';
+  return blank(parseYaml(text));
 }
 
 /** The cYAML route example in the netlink (libyaml indent 6) layout. */
