@@ -7,7 +7,7 @@
  */
 import { CAP, NLFLAG } from './protocol.js';
 import { CPT_NUMBER, E, Host, KErr, LND_DEFAULTS, type Ni, kerr } from './kernel.js';
-import { LND, NID_ANY, NID_LO_0, NET_ANY, net2str, netType, nid2str, nidNet, str2net, str2nid } from './nid.js';
+import { LND, NID_ANY, NID_LO_0, NET_ANY, lndModule, net2str, netType, nid2str, nidNet, str2net, str2nid } from './nid.js';
 
 // ------------------------------------------------------------------ constants
 export const NLMSG_ERROR = 2;
@@ -924,67 +924,106 @@ function entries(top: PAttr[]): Array<Array<[string, YNode]>> {
   return out;
 }
 
+/** lnet_net_cmd(): no running-state or self-configured check of its own (lnet_dyn_add/del_ni have ESHUTDOWN). */
 function netCmd(h: Host, req: Req, top: PAttr[]): void {
-  needConfig(h, top);
-  if (!h.ln.niinitSelf && !(req.flags & NLM_F.REPLACE)) kerr(E.EINVAL, 'LNet was not configured with lnetctl');
+  if (!req.attrs.length) kerr(E.ENOMSG, 'no configuration');
+  if (top[0]!.type !== LN_SCALAR.LIST) kerr(E.EINVAL, 'invalid configuration');
+  const create = (req.flags & NLM_F.CREATE) !== 0;
+  const replace = (req.flags & NLM_F.REPLACE) !== 0;
   for (const e of entries(top)) {
+    let net = NET_ANY;
     const nt = e.find(([k]) => k === 'net type')?.[1];
-    const net = typeof nt === 'string' ? str2net(nt) : undefined;
-    if (net === undefined) kerr(E.EINVAL, 'invalid net type');
+    if (nt !== undefined) {
+      if (typeof nt !== 'string') kerr(E.EINVAL, 'net type has invalid key');
+      const n = str2net(nt as string);
+      if (n === undefined) kerr(E.ENODEV, 'cannot parse net');
+      if (netType(n!) === LND.LOLND) kerr(E.ENODEV, 'setting @lo not allowed');
+      net = n!;
+    }
     const locals = e.find(([k]) => k === 'local NI(s)')?.[1];
     const niSpecs: Array<Array<[string, YNode]>> = [];
     if (Array.isArray(locals)) for (const l of locals) if (Array.isArray(l)) niSpecs.push(yPairs(l));
-    if (req.flags & NLM_F.REPLACE) continue; // set (health, conns_per_peer, lnd tunables): accepted
-    if (req.flags & NLM_F.CREATE) {
-      if (!niSpecs.length) kerr(E.EINVAL, 'missing local NI(s)');
-      for (const s of niSpecs) {
-        let intf: string | undefined;
-        let cpts: number[] | undefined;
-        const tun: Record<string, number> = {};
-        const lnd: Record<string, number> = {};
-        for (const [k, v] of s) {
-          if (k === 'interfaces' && Array.isArray(v)) {
-            const vals = v.filter((x) => typeof x === 'string') as string[];
-            intf = vals[vals.length - 1];
-          } else if (k === 'nid' && typeof v === 'string') {
-            const nid = str2nid(v);
-            if (nid === undefined) kerr(E.EINVAL, 'unsupported NID');
-            const addr = Number(nid! & 0xffffffffn);
-            intf = h.ifaces.find((i) => i.ip.split('.').reduce((a, x) => ((a << 8) | Number(x)) >>> 0, 0) === addr)?.name;
-            if (!intf) kerr(E.EINVAL, 'unsupported NID');
-          } else if (k === 'tunables' && Array.isArray(v)) {
-            for (const [tk, tv] of yPairs(v)) if (typeof tv === 'bigint') tun[tk] = Number(tv);
-          } else if (k === 'lnd tunables' && Array.isArray(v)) {
-            for (const [tk, tv] of yPairs(v)) if (typeof tv === 'bigint') lnd[tk] = Number(tv);
-          } else if (k === 'CPT' && Array.isArray(v)) {
-            cpts = v.filter((x) => typeof x === 'bigint').map(Number);
-            if (cpts.some((c) => c >= CPT_NUMBER)) kerr(E.ERANGE, 'invalid CPT value');
+    let niList = false;
+    for (const spec of niSpecs) {
+      // lnet_genl_parse_local_ni()
+      if (net !== NET_ANY && !lndModule(netType(net))) kerr(E.ENOENT, 'LND type not supported');
+      let intf = '';
+      let nid: bigint | undefined;
+      let cpts: number[] | undefined;
+      const tun: Record<string, number> = {};
+      const lnd: Record<string, number> = {};
+      for (const [k, v] of spec) {
+        if (k === 'interfaces') {
+          if (!Array.isArray(v)) kerr(E.EINVAL, 'invalid interfaces');
+          const vals = (v as YNode[]).filter((x) => typeof x === 'string') as string[];
+          intf = vals[vals.length - 1] ?? '';
+          niList = true;
+        } else if (k === 'nid' && net !== NET_ANY) {
+          if (typeof v !== 'string') kerr(E.EINVAL, 'cannot parse NID');
+          nid = str2nid(v as string);
+          if (nid === undefined) kerr(E.EINVAL, 'unsupported NID');
+          if (!replace && nid === NID_ANY) kerr(E.EINVAL, 'any NID not supported');
+          niList = true;
+        } else if (k === 'tunables') {
+          if (!Array.isArray(v)) kerr(E.EINVAL, 'invalid tunables');
+          for (const [tk, tv] of yPairs(v as YNode[])) {
+            if (typeof tv !== 'bigint') kerr(E.EINVAL, 'failed to parse tunables');
+            tun[tk] = Number(tv);
+          }
+        } else if (k === 'lnd tunables') {
+          if (!Array.isArray(v)) kerr(E.EINVAL, 'lnd tunables should be list\n');
+          for (const [tk, tv] of yPairs(v as YNode[])) if (typeof tv === 'bigint') lnd[tk] = Number(tv);
+        } else if (k === 'CPT') {
+          if (!Array.isArray(v)) kerr(E.EINVAL, 'CPT should be list');
+          cpts = [];
+          for (const c of v as YNode[]) {
+            if (typeof c !== 'bigint') kerr(E.EINVAL, 'invalid CPT config');
+            if (Number(c) >= CPT_NUMBER) kerr(E.ERANGE, 'invalid CPT value');
+            cpts.push(Number(c));
           }
         }
-        if (!intf) kerr(E.EINVAL, 'missing interface');
+      }
+      if (create) {
+        if (nid === undefined && !intf) return; // "interface / NID is missing", with rc still 0 (kernel quirk)
+        if (!intf) {
+          const addr = Number(nid! & 0xffffffffn);
+          intf = h.ifaces.find((i) => i.ip.split('.').reduce((a, x) => ((a << 8) | Number(x)) >>> 0, 0) === addr)?.name ?? '';
+        }
         const t = {
-          ...(tun['peer_timeout'] !== undefined ? { peerTimeout: tun['peer_timeout'] } : {}),
-          ...(tun['peer_credits'] !== undefined ? { peerTxCredits: tun['peer_credits'] } : {}),
-          ...(tun['peer_buffer_credits'] !== undefined ? { peerRtrCredits: tun['peer_buffer_credits'] } : {}),
-          ...(tun['credits'] !== undefined ? { maxTxCredits: tun['credits'] } : {}),
+          ...(tun['peer_timeout'] !== undefined && tun['peer_timeout'] >= 0 ? { peerTimeout: tun['peer_timeout'] } : {}),
+          ...(tun['peer_credits'] !== undefined && tun['peer_credits'] > 0 ? { peerTxCredits: tun['peer_credits'] } : {}),
+          ...(tun['peer_buffer_credits'] !== undefined && tun['peer_buffer_credits'] > 0 ? { peerRtrCredits: tun['peer_buffer_credits'] } : {}),
+          ...(tun['credits'] !== undefined && tun['credits'] > 0 ? { maxTxCredits: tun['credits'] } : {}),
         };
         try {
-          h.startNi(net!, intf!, cpts, t, lnd);
+          if (!h.running()) kerr(E.ESHUTDOWN);
+          h.startNi(net, intf, cpts, t, lnd);
         } catch (err) {
-          if (err instanceof KErr && err.errno === E.EEXIST) throw new KErr(E.EEXIST, 'cannot add LNet NI: NI already exists');
+          if (!(err instanceof KErr)) throw err;
+          throw new KErr(err.errno, err.errno === E.ENOENT ? 'cannot parse net' : err.errno === E.ERANGE ? 'invalid CPT set' : 'cannot add LNet NI');
+        }
+      } else if (!replace) {
+        // delete one NI, by NID or by interface
+        if (!intf && nid === undefined) kerr(E.ENODEV, 'interface / NID is missing');
+        try {
+          if (!h.running()) kerr(E.ESHUTDOWN);
+          if (nid !== undefined) h.delNi(nid);
+          else {
+            const ni = h.localNet(net)?.nis.find((n) => n.iface === intf);
+            if (!ni) kerr(E.ENODEV);
+            h.delNi(ni!.nid);
+          }
+        } catch (err) {
+          if (err instanceof KErr) throw new KErr(err.errno, 'cannot del LNet NI');
           throw err;
         }
       }
-    } else {
-      if (niSpecs.length) {
-        for (const s of niSpecs) {
-          const ifs = s.find(([k]) => k === 'interfaces')?.[1];
-          const name = Array.isArray(ifs) ? (ifs.filter((x) => typeof x === 'string').pop() as string | undefined) : undefined;
-          const ni = h.localNet(net!)?.nis.find((n) => n.iface === name);
-          if (!ni) kerr(E.ENOENT, 'interface not found');
-          h.delNi(ni!.nid);
-        }
-      } else h.delNi(BigInt(net!) << 32n);
+    }
+    if (!create && !replace && !niList) {
+      // lnet_dyn_del_net()
+      if (!h.running()) kerr(E.ESHUTDOWN, 'cannot del network');
+      if (!h.localNet(net) || netType(net) === LND.LOLND) kerr(E.EINVAL, 'cannot del network');
+      h.delNi(BigInt(net) << 32n);
     }
   }
 }

@@ -228,6 +228,13 @@ describe('LNet emulator: generic netlink, 2.16 personality', () => {
     const e = ackOf(r.dgrams);
     assert.equal(e.errno, 16);
     assert.equal(e.extack, undefined);
+    // unlike the ioctls (EINVAL), netlink NETS add/del works on LNet that only Lustre holds
+    const add = nlRequest(fam, F.REQUEST | F.ACK | F.CREATE, CMD.NETS, 5, [list(list(str(5, 'net type'), str(5, 'tcp4'), str(5, 'local NI(s)'), list(list(str(5, 'interfaces'), list(s64(6, 0), str(5, 'eth1'))))))]);
+    assert.equal(ackOf((await nl(emu, H, add)).dgrams).errno, 0);
+    const delMissing = nlRequest(fam, F.REQUEST | F.ACK, CMD.NETS, 5, [list(list(str(5, 'net type'), str(5, 'tcp9')))]);
+    const dm = ackOf((await nl(emu, H, delMissing)).dgrams);
+    assert.equal(dm.errno, 22);
+    assert.equal(dm.extack, 'cannot del network');
     await emu.releaseLustre(H);
   });
 
