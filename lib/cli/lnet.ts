@@ -126,10 +126,11 @@ function registerLnetctl(program: Command): void {
     .command('configure')
     .description('bring LNet up (lnetctl lnet configure [--all])')
     .option('--all', 'also bring up the nets of the module parameters')
+    .option('--large', 'use large (IPv6) NIDs for module-parameter NIs (netlink, 2.16+)')
     .option('--json', 'JSON output')
     .action(
-      action(async (o: JsonOpt & { all?: boolean }) => {
-        await lnetFactory().configure({ all: !!o.all });
+      action(async (o: JsonOpt & { all?: boolean; large?: boolean }) => {
+        await lnetFactory().configure({ all: !!o.all, large: !!o.large });
         if (o.json) printJson({ configured: true });
       }),
     );

@@ -192,9 +192,13 @@ export class LNet {
     return this.call(`modprobe ${mod}`, () => this.backend.loadModule(mod, params), `module ${mod} is missing: install the Lustre kernel modules for this kernel (lustre-client-modules or kmod-lustre-client)`);
   }
 
-  /** `lctl network up` (all: true) / `lnetctl lnet configure [--all]` (default all: false). */
-  async configure(opts: { all?: boolean } = {}): Promise<void> {
-    await this.call('configure', () => this.backend.configure({ all: opts.all ?? false }));
+  /**
+   * `lctl network up` (all: true) / `lnetctl lnet configure [--all] [--large]`
+   * (default all: false). `large` (netlink, 2.16+) makes module-parameter NIs
+   * use large (IPv6) addresses.
+   */
+  async configure(opts: { all?: boolean; large?: boolean } = {}): Promise<void> {
+    await this.call('configure', () => this.backend.configure({ all: opts.all ?? false, ...(opts.large ? { large: true } : {}) }));
   }
 
   /** `lctl network down` / `lnetctl lnet unconfigure`. EBUSY while Lustre holds LNet. */

@@ -142,6 +142,27 @@ for (const release of ['2.15', '2.16'] as const) {
       await ok('n1', 'lnet', 'unload', '--unconfigure');
     });
 
+    it('net show at each verbosity: the reference keys, in the reference order', async () => {
+      await ok('n1', 'lnet', 'load', '--networks', 'tcp0(eth0)');
+      await ok('n1', 'lctl', 'network', 'up');
+      // Keys of an NI from the reference (4.2): -v adds the -v fragment's keys after interfaces,
+      // -v 2 and 3 insert the -v 2 fragment's blocks after statistics, -v 4 adds udsp info after statistics.
+      const keysOf = (frag: string): string[] => frag.split('\n').filter((l) => /^ {10}\S/.test(l)).map((l) => l.trim().replace(/:.*$/, ''));
+      const v1 = keysOf(ref.netShowV1Fragment);
+      const v2 = keysOf(ref.netShowV2Fragment);
+      const want: Record<number, string[]> = {
+        0: ['nid', 'status', 'interfaces'],
+        1: ['nid', 'status', 'interfaces', ...v1],
+        2: ['nid', 'status', 'interfaces', 'statistics', ...v2, ...v1.slice(1)],
+        3: ['nid', 'status', 'interfaces', 'statistics', ...v2, ...v1.slice(1)],
+        4: ['nid', 'status', 'interfaces', 'statistics', 'udsp info', ...v2, ...v1.slice(1)],
+      };
+      for (const v of [0, 1, 2, 3, 4]) {
+        const doc = parseYaml(await ok('n1', 'lnet', 'net', 'show', '--net', 'tcp', '-v', String(v))) as { net: { 'local NI(s)': Record<string, unknown>[] }[] };
+        assert.deepEqual(Object.keys(doc.net[0]!['local NI(s)'][0]!), want[v], `-v ${v}`);
+      }
+    });
+
     it('ping and a route across emulated hosts', async () => {
       for (const [h, nets] of [['n1', 'tcp0(eth0)'], ['gw', 'tcp0(eth0),tcp1(eth1)'], ['n3', 'tcp1(eth1)']] as const) {
         await ok(h, 'lnet', 'load', '--networks', nets);
