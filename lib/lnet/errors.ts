@@ -6,7 +6,8 @@
 import { constants } from 'node:os';
 import { HpcnetError, InvalidArgumentError, NativeCallError } from '../errors.js';
 
-const ERRNO = constants.errno as Record<string, number>;
+/** Node's table lacks a few Linux errnos LNet uses. */
+const ERRNO: Record<string, number> = { ...(constants.errno as Record<string, number>), EUSERS: 87, ESHUTDOWN: 108 };
 
 /** The errno number for a name such as 'EBUSY' (Linux numbering). */
 export function errnoOf(name: string): number | undefined {

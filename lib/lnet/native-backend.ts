@@ -9,7 +9,8 @@
 import { networkInterfaces } from 'node:os';
 import { loadLnetNative, type LnetNativeHandle } from '../native/loader.js';
 import type { LnetBackend } from './backend.js';
-import { LnetKernelError, isErrno } from './errors.js';
+import { HpcnetError, NativeCallError } from '../errors.js';
+import { LnetKernelError, errnoName, isErrno } from './errors.js';
 import { openLnetKernel, type DumpObject, type DumpValue, type LnetKernel, type LocalNiRecord, type PeerRecord } from './kernel/index.js';
 import { Nid } from './nid.js';
 import type {
@@ -477,4 +478,29 @@ export class NativeLnetBackend implements LnetBackend {
     this.files?.close();
     this.files = undefined;
   }
+}
+
+/**
+ * Node's errno table lacks ESHUTDOWN and EUSERS, so the kernel layer can
+ * report them as `E108`/`E87`: give every error leaving this backend its
+ * errno name, as the LnetBackend contract requires.
+ */
+function withErrnoName(e: unknown): unknown {
+  if (!(e instanceof HpcnetError)) return e;
+  const m = /^E(\d+)$/.exec(e.code);
+  if (!m) return e;
+  const name = errnoName(Number(m[1]));
+  if (name === e.code) return e;
+  const op = e instanceof NativeCallError && e.op ? e.op : 'lnet';
+  return new LnetKernelError(name, op, e.message.startsWith(`${op}: `) ? e.message.slice(op.length + 2) : e.message, e);
+}
+
+for (const name of Object.getOwnPropertyNames(NativeLnetBackend.prototype)) {
+  const proto = NativeLnetBackend.prototype as unknown as Record<string, unknown>;
+  const fn = proto[name];
+  if (name === 'constructor' || typeof fn !== 'function') continue;
+  proto[name] = function (this: NativeLnetBackend, ...args: unknown[]): unknown {
+    const r = (fn as (...a: unknown[]) => unknown).apply(this, args);
+    return r instanceof Promise ? r.catch((e: unknown) => Promise.reject(withErrnoName(e))) : r;
+  };
 }

@@ -163,8 +163,8 @@ describe('clear errors', () => {
 });
 
 describe('kernel errno rules on the mock (reference 1.6/1.7)', () => {
-  it('EEXIST, ENOENT, EHOSTUNREACH, ERANGE and ENOSPC', async () => {
-    const m = new MockLnetBackend({ interfaces: [{ name: 'eth0', ip: '10.0.0.1' }, { name: 'eth1', ip: '10.1.0.1' }, { name: 'ib0', ip: '10.2.0.1' }] });
+  it('ioctl path (2.15): EEXIST, ENOENT, EHOSTUNREACH, ERANGE, ENODEV', async () => {
+    const m = new MockLnetBackend({ release: '2.15', interfaces: [{ name: 'eth0', ip: '10.0.0.1' }, { name: 'eth1', ip: '10.1.0.1' }, { name: 'ib0', ip: '10.2.0.1' }] });
     const l = new LNet(m);
     await l.load();
     await l.configure();
