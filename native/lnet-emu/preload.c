@@ -1045,8 +1045,19 @@ static int mod_load(const char *name, const char *params) {
   return 0;
 }
 
-static int emu_init_module(const void *image, unsigned long len, const char *params) {
+/* Load the module whose image starts with `head` (n bytes); frees head. */
+static int mod_load_image(unsigned char *head, size_t n, const char *params) {
   char name[64];
+  int e = mod_name_from_image(head, n, name, sizeof(name));
+  free(head);
+  if (e < 0) {
+    errno = -e;
+    return -1;
+  }
+  return mod_load(name, params);
+}
+
+static int emu_init_module(const void *image, unsigned long len, const char *params) {
   size_t n = len < MOD_SCAN_MAX ? len : MOD_SCAN_MAX;
   unsigned char *head = malloc(n ? n : 1);
   if (!head) {
@@ -1058,13 +1069,7 @@ static int emu_init_module(const void *image, unsigned long len, const char *par
     errno = EFAULT;
     return -1;
   }
-  int e = mod_name_from_image(head, n, name, sizeof(name));
-  free(head);
-  if (e < 0) {
-    errno = -e;
-    return -1;
-  }
-  return mod_load(name, params);
+  return mod_load_image(head, n, params);
 }
 
 static int emu_finit_module(int fd, const char *params, int flags) {
@@ -1076,17 +1081,12 @@ static int emu_finit_module(int fd, const char *params, int flags) {
   }
   ssize_t n = pread(fd, head, MOD_SCAN_MAX, 0);
   if (n < 0) {
+    int e = errno;
     free(head);
+    errno = e;
     return -1;
   }
-  char name[64];
-  int e = mod_name_from_image(head, (size_t)n, name, sizeof(name));
-  free(head);
-  if (e < 0) {
-    errno = -e;
-    return -1;
-  }
-  return mod_load(name, params);
+  return mod_load_image(head, (size_t)n, params);
 }
 
 static int emu_delete_module(const char *name, unsigned int flags) {

@@ -4,7 +4,7 @@
  * ../shared/reference/lnet.md sections 1.2-1.7, on x86_64.
  */
 import { CAP } from './protocol.js';
-import { CPT_NUMBER, E, Host, KErr, LND_DEFAULTS, NI_STATUS_UP, kerr, type Ni } from './kernel.js';
+import { CPT_NUMBER, E, Host, KErr, LND_DEFAULTS, NI_STATUS_UP, kerr, type Ni, type PingResult } from './kernel.js';
 import { LND, NID_ANY, PID_ANY, PID_LUSTRE, netType, nidNet } from './nid.js';
 
 export const IOC_VERSION1 = 0x0001000a;
@@ -528,30 +528,40 @@ function getLegacyNet(h: Host, d: Buffer): void {
   cpts.forEach((c, i) => d.writeUInt32LE(c, 180 + 132 + i * 4));
 }
 
-async function ping(h: Host, d: Buffer, writes: IoctlReply['writes'], discover: boolean): Promise<number> {
-  need(d, 48);
+/**
+ * lnet_ping()/discovery for the ioctl paths: waits out the timeout when nobody
+ * answers, then returns the target's ids (at most `cap`) as an array of
+ * 16-byte lnet_process_id for the caller's buffer.
+ */
+async function pingIds(h: Host, nid: bigint, timeoutMs: number, cap: number, discover: boolean): Promise<{ ok: PingResult; ids: Buffer; count: number }> {
   h.world.fault(h, 'ping');
-  let timeout = d.readInt32LE(8);
-  if (discover || timeout <= 0 || timeout > 180_000) timeout = discover ? 3000 : 180_000;
-  const cap = d.readInt32LE(12);
-  const nid = d.readBigUInt64LE(24);
   if (cap <= 0 || nid === NID_ANY) kerr(E.EINVAL);
   const res = h.world.ping(h, nid, discover);
   if ('errno' in res) {
-    if (res.errno === E.ETIMEDOUT) await new Promise((r) => setTimeout(r, timeout));
+    if (res.errno === E.ETIMEDOUT) await new Promise((r) => setTimeout(r, timeoutMs));
     kerr(res.errno);
   }
-  const ok = res as Exclude<typeof res, { errno: number }>;
-  const ids = ok.nids.slice(0, Math.min(cap, h.paramNum('lnet', 'lnet_interfaces_max')));
+  const ok = res as PingResult;
+  const ids = ok.nids.slice(0, cap);
   const buf = Buffer.alloc(ids.length * 16);
   ids.forEach((n, i) => {
     buf.writeBigUInt64LE(n, i * 16);
     buf.writeUInt32LE(PID_LUSTRE, i * 16 + 8);
   });
-  writes.push({ ptrOffset: 40, bytes: buf });
-  d.writeUInt32LE(ids.length, 12);
-  d.writeUInt32LE(ok.mr ? 1 : 0, 20);
-  d.writeBigUInt64LE(ok.primary, 24);
+  return { ok, ids: buf, count: ids.length };
+}
+
+/** PING_PEER (62) and DISCOVER (77): lnet_ioctl_ping_data. */
+async function ping(h: Host, d: Buffer, writes: IoctlReply['writes'], discover: boolean): Promise<number> {
+  need(d, 48);
+  let timeout = d.readInt32LE(8);
+  if (discover || timeout <= 0 || timeout > 180_000) timeout = discover ? 3000 : 180_000;
+  const cap = Math.min(d.readInt32LE(12), h.paramNum('lnet', 'lnet_interfaces_max'));
+  const r = await pingIds(h, d.readBigUInt64LE(24), timeout, cap, discover);
+  writes.push({ ptrOffset: 40, bytes: r.ids });
+  d.writeUInt32LE(r.count, 12);
+  d.writeUInt32LE(r.ok.mr ? 1 : 0, 20);
+  d.writeBigUInt64LE(r.ok.primary, 24);
   if (d.readUInt32LE(32) === PID_ANY) d.writeUInt32LE(PID_LUSTRE, 32);
   return 0;
 }
@@ -562,25 +572,10 @@ async function ping(h: Host, d: Buffer, writes: IoctlReply['writes'], discover: 
  * out: ioc_count = ids written.
  */
 async function legacyPing(h: Host, d: Buffer, writes: IoctlReply['writes']): Promise<number> {
-  h.world.fault(h, 'ping');
-  const nid = d.readBigUInt64LE(8);
   let timeout = d.readInt32LE(40);
   if (timeout <= 0 || timeout > 180_000) timeout = 180_000;
-  const cap = Math.floor(d.readUInt32LE(96) / 16);
-  if (cap <= 0 || nid === NID_ANY) kerr(E.EINVAL);
-  const res = h.world.ping(h, nid, false);
-  if ('errno' in res) {
-    if (res.errno === E.ETIMEDOUT) await new Promise((r) => setTimeout(r, timeout));
-    kerr(res.errno);
-  }
-  const ok = res as Exclude<typeof res, { errno: number }>;
-  const ids = ok.nids.slice(0, cap);
-  const buf = Buffer.alloc(ids.length * 16);
-  ids.forEach((n, i) => {
-    buf.writeBigUInt64LE(n, i * 16);
-    buf.writeUInt32LE(PID_LUSTRE, i * 16 + 8);
-  });
-  writes.push({ ptrOffset: 104, bytes: buf });
-  d.writeUInt32LE(ids.length, 28);
+  const r = await pingIds(h, d.readBigUInt64LE(8), timeout, Math.floor(d.readUInt32LE(96) / 16), false);
+  writes.push({ ptrOffset: 104, bytes: r.ids });
+  d.writeUInt32LE(r.count, 28);
   return 0;
 }
