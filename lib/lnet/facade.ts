@@ -10,7 +10,7 @@ import { LnetKernelError, LnetRefusedError, isErrno } from './errors.js';
 import { emit, globalDoc, netsDoc, peersDoc, routesDoc, routingDoc, showStyle, type YamlStyle } from './format.js';
 import { GLOBAL_DEFS, globalDef, planGlobalWrites } from './globals.js';
 import { NetId, Nid, expandNidRange, lndModule, normalizeNet, normalizeNid, parseProcessId } from './nid.js';
-import { parseNetworks } from './params.js';
+import { parseIp2nets, parseNetworks, parseRoutes } from './params.js';
 import { runTransaction, type Change, type FailedChange, type Step, type TransactionResult } from './transaction.js';
 import {
   GLOBAL_KEYS,
@@ -184,10 +184,12 @@ export class LNet {
    */
   async load(opts: { networks?: string; params?: Record<string, string>; module?: string } = {}): Promise<ModuleInsertion[]> {
     const params: Record<string, string> = { ...(opts.params ?? {}) };
-    if (opts.networks !== undefined) {
-      parseNetworks(opts.networks);
-      params['networks'] = opts.networks;
-    }
+    if (opts.networks !== undefined) params['networks'] = opts.networks;
+    // The kernel parses these only when LNet comes up: check them now, with the offending character.
+    if (params['networks'] !== undefined) parseNetworks(params['networks']);
+    if (params['ip2nets'] !== undefined) parseIp2nets(params['ip2nets']);
+    if (params['routes'] !== undefined) parseRoutes(params['routes']);
+    if (params['networks'] && params['ip2nets']) throw new InvalidArgumentError("load: Please specify EITHER 'networks' or 'ip2nets' but not both at once");
     const mod = opts.module ?? 'lnet';
     return this.call(`modprobe ${mod}`, () => this.backend.loadModule(mod, params), `module ${mod} is missing: install the Lustre kernel modules for this kernel (lustre-client-modules or kmod-lustre-client)`);
   }

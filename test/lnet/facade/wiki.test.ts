@@ -157,6 +157,8 @@ describe('clear errors', () => {
   it('bad input is refused before any kernel call', async () => {
     const { m, l } = node('2.16');
     await assert.rejects(l.load({ networks: 'tcp0(eth1' }), /missing '\)'/);
+    await assert.rejects(l.load({ params: { routes: 'o2ib1 1.2.3.x@tcp' } }), (e: unknown) => (e as { position?: number }).position === 12);
+    await assert.rejects(l.load({ networks: 'tcp', params: { ip2nets: 'tcp 10.0.0.*' } }), /EITHER 'networks' or 'ip2nets'/);
     await assert.rejects(l.routes.add({ net: 'tcp1', gateway: '1.2.3.4@tcp', hop: 0 }), /hop/);
     assert.equal(m.calls.length, 0);
   });
