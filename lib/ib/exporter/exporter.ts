@@ -26,6 +26,8 @@ export class ExporterError extends HpcnetError {
 
 export const DEFAULT_LISTEN = '127.0.0.1:9315';
 export const DEFAULT_INTERVAL_MS = 60_000;
+/** How long close() waits (at most; and at most the collection timeout) for an aborted source to settle. */
+const CLOSE_GRACE_MS = 5_000;
 
 export interface ListenAddress {
   host: string;
@@ -133,6 +135,8 @@ export class IbExporter {
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private closing: Promise<void> | undefined;
+  /** The source's promise of the current collection (settles once its processes are gone, for sources that honour the signal). */
+  private sourcePending: Promise<void> | undefined;
   private lastSuccessAt: number | undefined;
   private lastAttempt: CollectionResult | undefined;
   private lastError: { message: string; at: number } | undefined;
@@ -224,7 +228,12 @@ export class IbExporter {
     const timer = setTimeout(() => ac.abort(new CollectionError(`collection timed out after ${this.timeoutMs} ms`)), this.timeoutMs);
     let result: CollectionResult;
     try {
-      const snap = await raceAbort(this.source.snapshot({ samples: 1, intervalMs: 0, signal: ac.signal }), ac.signal);
+      const pending = this.source.snapshot({ samples: 1, intervalMs: 0, signal: ac.signal });
+      this.sourcePending = pending.then(
+        () => undefined,
+        () => undefined,
+      );
+      const snap = await raceAbort(pending, ac.signal);
       let report: AuditReport | undefined;
       if (this.audit !== false) {
         // Two samples (the previous collection's and this one) let counter-rate see growth over one interval.
@@ -365,6 +374,12 @@ export class IbExporter {
       this.timer = undefined;
       this.abort?.abort(new CollectionError('exporter closing'));
       await this.running?.catch(() => undefined);
+      // Give a source that honours the abort signal time to end its fabric traffic (kill and reap its tools).
+      if (this.sourcePending) {
+        let t: NodeJS.Timeout | undefined;
+        await Promise.race([this.sourcePending, new Promise<void>((r) => (t = setTimeout(r, Math.min(CLOSE_GRACE_MS, this.timeoutMs))))]);
+        clearTimeout(t);
+      }
       await new Promise<void>((resolve) => {
         this.server.close(() => resolve());
         this.server.closeAllConnections();
