@@ -91,6 +91,7 @@ DECL_REAL(ssize_t, recv, int, void *, size_t, int)
 DECL_REAL(FILE *, fopen, const char *, const char *)
 DECL_REAL(FILE *, fopen64, const char *, const char *)
 DECL_REAL(DIR *, opendir, const char *)
+DECL_REAL(int, scandir, const char *, struct dirent ***, int (*)(const struct dirent *), int (*)(const struct dirent **, const struct dirent **))
 DECL_REAL(int, stat, const char *, struct stat *)
 DECL_REAL(int, lstat, const char *, struct stat *)
 DECL_REAL(int, fstatat, int, const char *, struct stat *, int)
@@ -918,6 +919,11 @@ EXPORT FILE *fopen64(const char *path, const char *mode) {
 }
 
 EXPORT DIR *opendir(const char *path) { return R(opendir)(rw(path, 0)); }
+/* scandir() opens its directory with glibc-internal calls: rewrite here. */
+EXPORT int scandir(const char *path, struct dirent ***list, int (*sel)(const struct dirent *),
+                   int (*cmp)(const struct dirent **, const struct dirent **)) {
+  return R(scandir)(rw(path, 0), list, sel, cmp);
+}
 
 EXPORT int stat(const char *path, struct stat *st) { return R(stat)(rw(path, 0), st); }
 EXPORT int stat64(const char *path, struct stat64 *st) { return R(stat)(rw(path, 0), (struct stat *)st); }
