@@ -1,6 +1,7 @@
 /** `hpcnet ib ...`: InfiniBand commands. */
 import type { Command } from 'commander';
 import { caToJson, caToText, listCas } from '../ib/cas.js';
+import { registerIbExporter } from './ib-exporter.js';
 import { registerIbQuery } from './ib-query.js';
 import { registerIbTopology } from './ib-topology.js';
 import { action, printJson } from './util.js';
@@ -22,4 +23,5 @@ export function registerIb(program: Command): void {
 
   registerIbQuery(ib);
   registerIbTopology(ib);
+  registerIbExporter(ib);
 }
