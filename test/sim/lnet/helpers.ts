@@ -20,7 +20,8 @@ export function clientPath(): string {
   const src = join(packageRoot(), 'test', 'sim', 'lnet', 'client.c');
   const text = readFileSync(src);
   const hash = createHash('sha256').update(text).digest('hex').slice(0, 12);
-  const dir = join(tmpdir(), `hpcnet-lnetemu-client-${process.getuid?.() ?? 0}`);
+  // under the test run's state folder when there is one (scripts/test removes it)
+  const dir = join(process.env['HPCNET_STATE_DIR'] ?? tmpdir(), `hpcnet-lnetemu-client-${process.getuid?.() ?? 0}`);
   const out = join(dir, `client-${hash}`);
   if (existsSync(out)) return out;
   mkdirSync(dir, { recursive: true });

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { LnetEmulator } from '../../../lib/sim/lnet/index.js';
-import { attrs, clientPath, cstr, decodeDump, list, nl, nlError, nlRequest, resolveFamily, s64, splitMsgs, str, type NlMsg } from './helpers.js';
+import { attr, attrs, clientPath, cstr, decodeDump, list, nl, nlError, nlRequest, resolveFamily, s64, splitMsgs, str, type NlMsg } from './helpers.js';
 
 const F = { REQUEST: 1, ACK: 4, DUMP: 0x300, REPLACE: 0x100, EXCL: 0x200, CREATE: 0x400, CAPPED: 0x100, ACK_TLVS: 0x200, MULTI: 2 };
 const CMD = { CONFIGURE: 1, NETS: 2, PEERS: 3, ROUTES: 4, CONNS: 5, PING: 6 };
@@ -204,6 +204,39 @@ describe('LNet emulator: generic netlink, 2.16 personality', () => {
     assert.deepEqual(Object.keys(brief.objects[0]!), ['route', 'net', 'gateway'], 'hop, priority, state and type only with version >= 1');
     const bad = await nl(emu, H, nlRequest(fam, F.REQUEST | F.ACK | F.CREATE, CMD.ROUTES, 5, [list(list(str(5, 'net'), str(5, 'tcp2'), str(5, 'gateway'), str(5, '10.0.0.9@tcp'), str(5, 'hop'), s64(6, 300)))]));
     assert.deepEqual(ackOf(bad.dgrams).extack, 'invalid hop count must be between 1 and 255');
+  });
+
+  test('the route key table is byte for byte what reference 2.3 describes', async () => {
+    const r = await nl(emu, H, nlRequest(fam, F.REQUEST | F.ACK | F.DUMP, CMD.ROUTES, 1));
+    const first = r.dgrams.flatMap(splitMsgs)[0]!;
+    assert.equal(first.type, fam);
+    assert.equal(first.flags, 0x400 | 0x2, 'NLM_F_CREATE | NLM_F_MULTI');
+    assert.equal(first.seq, 1);
+    assert.equal(first.pid, r.port);
+    // expected bytes, written out from the reference: kernel nests carry NLA_F_NESTED (0x8000)
+    const u16 = (t: number, v: number) => {
+      const b = Buffer.alloc(2);
+      b.writeUInt16LE(v);
+      return attr(t, b);
+    };
+    const nested = (t: number, ...c: Buffer[]) => attr(0x8000 | t, Buffer.concat(c));
+    const keys: Array<[string, number, number]> = [
+      ['route', 10, 6], // NLA_NUL_STRING, LNKF_SEQUENCE | LNKF_MAPPING
+      ['net', 5, 0],
+      ['gateway', 5, 0],
+      ['hop', 14, 0], // NLA_S32
+      ['priority', 3, 0], // NLA_U32
+      ['health_sensitivity', 3, 0],
+      ['state', 5, 0],
+      ['type', 5, 0],
+    ];
+    const table = nested(
+      1, // LN_SCALAR_ATTR_LIST
+      ...keys.map(([name, type, format], i) =>
+        nested(i + 1, ...(i === 0 ? [u16(2, keys.length)] : []), u16(3, i + 1), str(5, name), ...(format ? [u16(7, format)] : []), u16(4, type)),
+      ),
+    );
+    assert.deepEqual(first.body, Buffer.concat([Buffer.from([CMD.ROUTES, 5, 0, 0]), table]));
   });
 
   test('peers: add with peer ni list, show decodes Multi-Rail flag and peer ni list, delete', async () => {
