@@ -8,7 +8,6 @@
  * The addon must live in a process started with LD_PRELOAD=libumad2sim, so
  * the CLI re-executes itself with the simulator's environment.
  */
-import { accessSync, constants as fsc } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { nativeVersions } from '../native/loader.js';
 import { IbSim } from '../sim/ibsim.js';
@@ -53,15 +52,6 @@ export function extractSimOptions(argv: string[]): { sim?: SimRequest; rest: str
   return sim ? { sim, rest } : { rest };
 }
 
-function writableCwd(fallback: string): string {
-  try {
-    accessSync(process.cwd(), fsc.W_OK);
-    return process.cwd();
-  } catch {
-    return fallback;
-  }
-}
-
 async function runUnderSim(req: SimRequest, args: string[]): Promise<number> {
   const sim =
     req.mode === 'attach'
@@ -70,7 +60,7 @@ async function runUnderSim(req: SimRequest, args: string[]): Promise<number> {
   try {
     const child = sim.spawn(process.execPath, [cliEntry(), ...args], {
       ...(req.host ? { host: req.host } : {}),
-      cwd: writableCwd(sim.clientDir),
+      cwd: sim.callerCwd(),
       stdio: 'inherit',
     });
     return await new Promise<number>((res) => child.on('close', (code, sig) => res(code ?? (sig ? 128 : EXIT_FAILED))));

@@ -92,7 +92,7 @@ export function registerSim(program: Command): void {
     .action(
       action(async (command: string[], o: { name: string; host?: string }) => {
         const s = IbSim.attach(o.name);
-        const child = s.spawn(command[0]!, command.slice(1), { ...(o.host ? { host: o.host } : {}), cwd: s.clientDir, stdio: 'inherit' });
+        const child = s.spawn(command[0]!, command.slice(1), { ...(o.host ? { host: o.host } : {}), cwd: s.callerCwd(), stdio: 'inherit' });
         const code = await new Promise<number>((res) => child.on('close', (c, sig) => res(c ?? (sig ? 128 : 1))));
         process.exit(code);
       }),

@@ -18,6 +18,7 @@
 import { spawn, spawnSync, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
+  accessSync,
   closeSync,
   constants as fsc,
   existsSync,
@@ -218,6 +219,16 @@ export class IbSim {
   /** Working folder for client processes (umad2sim writes ./sys-<pid> there). */
   get clientDir(): string {
     return join(this.state.dir, 'clients');
+  }
+
+  /** The caller's working directory when it is writable (umad2sim needs that), else clientDir. */
+  callerCwd(): string {
+    try {
+      accessSync(process.cwd(), fsc.W_OK);
+      return process.cwd();
+    } catch {
+      return this.clientDir;
+    }
   }
 
   /** Start a simulator (and OpenSM) and wait until the subnet is up. */
@@ -431,6 +442,7 @@ export class IbSim {
         clearTimeout(timer);
         resolveExec({ code, signal, stdout, stderr });
       });
+      child.stdin!.on('error', () => {}); // a program that exits without reading its input
       child.stdin!.end(opts.input ?? '');
     });
   }

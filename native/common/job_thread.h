@@ -83,10 +83,13 @@ class JobThread {
   // Runs on the JS thread after Work succeeded; returns the resolution value.
   using Settle = std::function<Napi::Value(Napi::Env)>;
 
-  JobThread(Napi::Env env, const char* name) {
+  JobThread(Napi::Env env, const char* name) : env_(env) {
     tsfn_ = Napi::ThreadSafeFunction::New(env, Napi::Function(), name, 0, 1, this,
                                           [](Napi::Env, JobThread*) {});
     tsfn_.Unref(env);
+    // Registered after the TSFN: cleanup hooks run in reverse order, so at
+    // environment teardown this runs while the TSFN is still intact.
+    napi_add_env_cleanup_hook(env_, CleanupHook, this);
     thread_ = std::thread([this] { Loop(); });
   }
 
@@ -114,9 +117,15 @@ class JobThread {
   }
 
   // Stop the thread and join it. Idempotent. JS thread only.
-  void Close() {
+  void Close() { CloseImpl(false); }
+
+ private:
+  static void CleanupHook(void* arg) { static_cast<JobThread*>(arg)->CloseImpl(true); }
+
+  void CloseImpl(bool fromHook) {
     if (closed_) return;
     closed_ = true;
+    if (!fromHook) napi_remove_env_cleanup_hook(env_, CleanupHook, this);
     {
       std::lock_guard<std::mutex> lock(mu_);
       stop_ = true;
@@ -126,7 +135,6 @@ class JobThread {
     tsfn_.Release();
   }
 
- private:
   struct Job {
     Work work;
     Settle settle;
@@ -173,6 +181,7 @@ class JobThread {
     }
   }
 
+  napi_env env_;
   Napi::ThreadSafeFunction tsfn_;
   std::thread thread_;
   std::mutex mu_;

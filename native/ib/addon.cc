@@ -21,11 +21,9 @@ void EnsureUmadInit() {
 }
 
 IbAddon::~IbAddon() {
-  // Environment teardown (process exit, worker termination): stop every
-  // engine thread and close every umad fd; no JavaScript runs any more.
-  std::set<MadPort*> open = ports;
-  for (MadPort* p : open) p->Shutdown();
-  if (jobs) jobs->Close();
+  // Ports and the job thread have closed themselves in their own environment
+  // cleanup hooks by now (their thread-safe functions are gone): nothing to
+  // release here.
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {

@@ -130,6 +130,10 @@ MadPort::MadPort(const Napi::CallbackInfo& info) : Napi::ObjectWrap<MadPort>(inf
   perDest_ = std::max(1, info[2].As<Napi::Number>().Int32Value());
   tsfn_ = Napi::ThreadSafeFunction::New(env, Napi::Function(), "hpcnet-mad-port", 0, 1);
   tsfn_.Unref(env);
+  // After the TSFN: hooks run in reverse order, so at environment teardown
+  // (process exit, worker termination) this port shuts down first.
+  env_ = env;
+  napi_add_env_cleanup_hook(env_, CleanupHook, this);
   owner_ = std::make_shared<MadPort*>(this);
   addon_ = &IbAddon::Of(env);
   addon_->ports.insert(this);
@@ -149,9 +153,14 @@ void MadPort::StopThread() {
   if (thread_.joinable()) thread_.join();
 }
 
-void MadPort::Shutdown() {
+void MadPort::CleanupHook(void* arg) {
+  static_cast<MadPort*>(arg)->ShutdownImpl(true);
+}
+
+void MadPort::ShutdownImpl(bool fromHook) {
   if (closed_) return;
   closed_ = true;
+  if (!fromHook && env_ != nullptr) napi_remove_env_cleanup_hook(env_, CleanupHook, this);
   StopThread();
   if (port_) CloseUmadPort(*port_);
   for (auto& [id, r] : byId_) delete r;

@@ -65,8 +65,8 @@ class MadPort : public Napi::ObjectWrap<MadPort> {
   explicit MadPort(const Napi::CallbackInfo& info);
   ~MadPort() override;
 
-  // Close from the environment's cleanup (no JS callbacks run).
-  void Shutdown();
+  // Close without running JS callbacks (GC, environment cleanup).
+  void Shutdown() { ShutdownImpl(false); }
 
  private:
   Napi::Value Send(const Napi::CallbackInfo& info);
@@ -75,6 +75,8 @@ class MadPort : public Napi::ObjectWrap<MadPort> {
   Napi::Value Info(const Napi::CallbackInfo& info);
   Napi::Value Stats(const Napi::CallbackInfo& info);
 
+  static void CleanupHook(void* arg);
+  void ShutdownImpl(bool fromHook);
   void Loop();
   void StopThread();
   void Deliver(Napi::Env env, std::vector<MadCompletion>* batch);
@@ -90,6 +92,7 @@ class MadPort : public Napi::ObjectWrap<MadPort> {
   bool SendOne(MadRequest* r, std::vector<MadCompletion>& done);
 
   std::unique_ptr<OpenedPort> port_;
+  napi_env env_ = nullptr;
   struct IbAddon* addon_ = nullptr;
   // Queued completion batches reach this object through `owner_`, which
   // Shutdown() clears: a batch delivered after close or GC is dropped.
