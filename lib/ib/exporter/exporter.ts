@@ -10,11 +10,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { HpcnetError, InvalidArgumentError } from '../../errors.js';
-import { defaultAuditConfig } from '../audit/config.js';
-import { runAudit } from '../audit/engine.js';
-import type { AuditConfig, AuditReport } from '../audit/types.js';
-import type { CounterSample, Fabric, FabricSnapshot, NodeNameMap } from '../topology/index.js';
-import { METRIC_PREFIX, buildFabricRegistry } from './metrics.js';
+import { Worker } from 'node:worker_threads';
+import type { AuditReport } from '../audit/types.js';
+import type { CounterSample, FabricSnapshot } from '../topology/index.js';
+import { METRIC_PREFIX } from './metrics.js';
+import { renderCollection, type ExporterAuditOptions, type RenderRequest, type RenderResult } from './render.js';
 import { CollectionError, type ExporterSource } from './source.js';
 
 /** The exporter cannot start (address in use, bad address). */
@@ -69,12 +69,6 @@ export function parseDuration(text: string, what = 'duration'): number {
   return ms;
 }
 
-export interface ExporterAuditOptions {
-  config?: AuditConfig;
-  reference?: Fabric;
-  nodeNameMap?: NodeNameMap;
-}
-
 export interface IbExporterOptions {
   source: ExporterSource;
   /** Where to listen (default 127.0.0.1:9315; port 0: an ephemeral port, see `address`). */
@@ -89,6 +83,8 @@ export interface IbExporterOptions {
   audit?: ExporterAuditOptions | false;
   /** Progress lines (collections, errors). */
   log?: (line: string) => void;
+  /** Audit and render each collection in a worker thread (default true), so scrapes are answered meanwhile. */
+  renderInWorker?: boolean;
 }
 
 export interface CollectionResult {
@@ -128,7 +124,8 @@ export class IbExporter {
   private readonly audit: ExporterAuditOptions | false;
   private readonly log: (line: string) => void;
   private readonly server: Server;
-  private fabricText = '';
+  private fabricBody: Buffer = Buffer.alloc(0);
+  private readonly renderer: { render(req: RenderRequest): Promise<RenderResult>; close(): Promise<void> };
   private prevSample: CounterSample | undefined;
   private running: Promise<CollectionResult> | undefined;
   private abort: AbortController | undefined;
@@ -154,6 +151,7 @@ export class IbExporter {
     this.audit = o.audit === false ? false : (o.audit ?? {});
     this.log = o.log ?? (() => {});
     this.server = createServer((req, res) => this.handle(req, res));
+    this.renderer = o.renderInWorker === false ? { render: renderCollection, close: async () => {} } : new RenderWorker();
   }
 
   /** Bind the HTTP server and start collecting (the first collection starts at once). */
@@ -234,22 +232,10 @@ export class IbExporter {
         () => undefined,
       );
       const snap = await raceAbort(pending, ac.signal);
-      let report: AuditReport | undefined;
-      if (this.audit !== false) {
-        // Two samples (the previous collection's and this one) let counter-rate see growth over one interval.
-        const counters = this.prevSample && snap.counters.length === 1 ? [this.prevSample, ...snap.counters] : snap.counters;
-        report = runAudit(
-          {
-            snapshot: { ...snap, counters },
-            ...(this.audit.reference ? { reference: this.audit.reference } : {}),
-            ...(this.audit.nodeNameMap ? { nodeNameMap: this.audit.nodeNameMap } : {}),
-          },
-          this.audit.config ?? defaultAuditConfig(),
-        );
-      }
-      const text = await buildFabricRegistry({ snapshot: snap, ...(report ? { report } : {}) }).metrics();
+      const rendered = await raceAbort(this.renderer.render({ snapshot: snap, audit: this.audit, ...(this.prevSample ? { prevSample: this.prevSample } : {}) }), ac.signal);
+      const report = rendered.report;
       if (ac.signal.aborted) throw ac.signal.reason;
-      this.fabricText = text;
+      this.fabricBody = Buffer.from(rendered.body.buffer, rendered.body.byteOffset, rendered.body.byteLength);
       this.lastSnapshot = snap;
       this.lastReport = report;
       this.prevSample = snap.counters.at(-1) ?? this.prevSample;
@@ -311,9 +297,13 @@ export class IbExporter {
     return reg;
   }
 
-  /** The /metrics body: collection metadata (live) followed by the last sample's fabric metrics. */
+  /** The /metrics body: collection metadata (live) followed by the last sample's fabric metrics (rendered once per collection). */
+  async metricsBody(): Promise<Buffer> {
+    return Buffer.concat([Buffer.from(await this.metaRegistry().metrics()), this.fabricBody]);
+  }
+
   async metricsText(): Promise<string> {
-    return (await this.metaRegistry().metrics()) + this.fabricText;
+    return (await this.metricsBody()).toString('utf8');
   }
 
   get contentType(): string {
@@ -347,12 +337,12 @@ export class IbExporter {
       res.writeHead(405, { Allow: 'GET, HEAD', 'Content-Type': 'text/plain; charset=utf-8' }).end('method not allowed\n');
       return;
     }
-    const send = (code: number, type: string, body: string) => {
+    const send = (code: number, type: string, body: string | Buffer) => {
       res.writeHead(code, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store' });
       res.end(req.method === 'HEAD' ? undefined : body);
     };
     if (path === '/metrics') {
-      this.metricsText().then(
+      this.metricsBody().then(
         (body) => send(200, this.contentType, body),
         (e: unknown) => send(500, 'text/plain; charset=utf-8', `cannot render metrics: ${e instanceof Error ? e.message : String(e)}\n`),
       );
@@ -384,6 +374,7 @@ export class IbExporter {
         this.server.close(() => resolve());
         this.server.closeAllConnections();
       });
+      await this.renderer.close();
       await this.source.close?.();
     })();
     return this.closing;
@@ -411,4 +402,46 @@ function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
       },
     );
   });
+}
+
+/** The render worker: one thread per exporter, requests answered in order. */
+class RenderWorker {
+  private worker: Worker | undefined;
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (r: RenderResult) => void; reject: (e: Error) => void }>();
+
+  private start(): Worker {
+    const w = new Worker(new URL('./render-worker.js', import.meta.url));
+    w.on('message', (m: { id: number; ok: boolean; result?: RenderResult; error?: string }) => {
+      const p = this.pending.get(m.id);
+      if (!p) return;
+      this.pending.delete(m.id);
+      if (m.ok) p.resolve(m.result!);
+      else p.reject(new ExporterError(`rendering the metrics failed: ${m.error}`));
+    });
+    const fail = (e: Error) => {
+      if (this.worker === w) this.worker = undefined;
+      for (const p of this.pending.values()) p.reject(new ExporterError(`render worker: ${e.message}`, { cause: e }));
+      this.pending.clear();
+    };
+    w.on('error', fail);
+    w.on('exit', (code) => fail(new Error(`exited with code ${code}`)));
+    return w;
+  }
+
+  render(req: RenderRequest): Promise<RenderResult> {
+    this.worker ??= this.start();
+    const id = this.nextId++;
+    const w = this.worker;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      w.postMessage({ id, req });
+    });
+  }
+
+  async close(): Promise<void> {
+    const w = this.worker;
+    this.worker = undefined;
+    if (w) await w.terminate();
+  }
 }
