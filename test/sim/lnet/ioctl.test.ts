@@ -229,6 +229,34 @@ describe('LNet emulator: ioctl ABI, 2.16 personality', () => {
   });
 });
 
+describe('LNet emulator: ioctl fuzzing', () => {
+  test('random commands and structs get an errno or success, never a crash or a hang', async () => {
+    const emu = await LnetEmulator.start({ hosts: ['f=eth0:10.30.0.1'] });
+    try {
+      await emu.modprobe('f', 'lnet');
+      assert.equal((await ioctl(emu, 'f', NR.CONFIGURE, v1({ flags: 0 }))).rc, 0);
+      let seed = 12345;
+      const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+      for (let i = 0; i < 40; i++) {
+        const nr = 30 + rnd(84);
+        const size = [8, 12, 48, 56, 72, 128, 184, 236, 808, 988, 1040][rnd(11)]!;
+        const b = Buffer.alloc(size);
+        for (let k = 8; k < size; k++) b[k] = rnd(4) === 0 ? rnd(256) : 0;
+        b.writeUInt32LE(rnd(8) === 0 ? rnd(1 << 20) : size, 0);
+        b.writeUInt32LE(rnd(2) ? 0x0001000b : 0x0001000a, 4);
+        // keep user pointers NULL so the client's memory is not scribbled on
+        for (const off of [40, 72, 88, 104, 120]) if (off + 8 <= size) b.writeBigUInt64LE(0n, off);
+        const r = await ioctl(emu, 'f', nr, b);
+        assert.ok(r.rc === 0 || (r.rc === -1 && r.errno! > 0), `nr ${nr}: ${r.stdout}${r.stderr}`);
+      }
+      assert.ok(emu.isAlive());
+      assert.equal((await ioctl(emu, 'f', NR.GET_NI, v1({ count: 0 }))).rc, 0, 'still serving');
+    } finally {
+      await emu.stop();
+    }
+  });
+});
+
 describe('LNet emulator: ioctl ABI, 2.15 personality', () => {
   let emu: LnetEmulator;
   before(async () => {
