@@ -118,17 +118,26 @@ static char g_sock[PATH_MAX];
 static char g_host[256];
 static char g_root[PATH_MAX];
 static int g_timeout_ms = 30000;
-static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
-static int g_conn = -1;
-static pid_t g_conn_pid = 0;
+/* One daemon connection per thread, so that a thread waiting in a ping does not
+ * hold up the others (the kernel serves concurrent callers too). */
+static __thread int t_conn = -1;
+static __thread pid_t t_conn_pid = 0;
+static pthread_key_t g_conn_key;
+static pthread_once_t g_conn_key_once = PTHREAD_ONCE_INIT;
 static int g_warned = 0;
+
+static void conn_key_destroy(void *p) {
+  (void)p;
+  if (t_conn >= 0 && t_conn_pid == getpid()) R(close)(t_conn);
+  t_conn = -1;
+}
+static void conn_key_init(void) { pthread_key_create(&g_conn_key, conn_key_destroy); }
 
 static void child_after_fork(void) {
   /* The inherited connection belongs to the parent: never use it here. */
-  if (g_conn >= 0) R(close)(g_conn);
-  g_conn = -1;
-  g_conn_pid = 0;
-  pthread_mutex_init(&g_lock, NULL);
+  if (t_conn >= 0) R(close)(t_conn);
+  t_conn = -1;
+  t_conn_pid = 0;
 }
 
 static int active(void) {
@@ -252,9 +261,11 @@ static int io_all(int fd, void *buf, size_t len, int writing, int timeout_ms) {
 
 static int conn_open(void) {
   pid_t me = getpid();
-  if (g_conn >= 0 && g_conn_pid == me) return 0;
-  if (g_conn >= 0) R(close)(g_conn);
-  g_conn = -1;
+  if (t_conn >= 0 && t_conn_pid == me) return 0;
+  if (t_conn >= 0) R(close)(t_conn);
+  t_conn = -1;
+  pthread_once(&g_conn_key_once, conn_key_init);
+  pthread_setspecific(g_conn_key, (void *)1); /* so the destructor runs at thread exit */
   int fd = (int)R(syscall)(SYS_socket, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return -errno;
   struct sockaddr_un sa;
@@ -299,8 +310,8 @@ static int conn_open(void) {
     R(close)(fd);
     return rc;
   }
-  g_conn = fd;
-  g_conn_pid = me;
+  t_conn = fd;
+  t_conn_pid = me;
   return 0;
 }
 
@@ -312,10 +323,8 @@ static int rpc(uint32_t op, const void *p1, size_t n1, const void *p2, size_t n2
                size_t *resp_len, int32_t *rc, int timeout_ms) {
   *resp = NULL;
   *resp_len = 0;
-  pthread_mutex_lock(&g_lock);
   int err = conn_open();
   if (err < 0) {
-    pthread_mutex_unlock(&g_lock);
     warn_gone(strerror(-err));
     errno = EIO;
     return -EIO;
@@ -325,11 +334,11 @@ static int rpc(uint32_t op, const void *p1, size_t n1, const void *p2, size_t n2
   memcpy(hdr, &len, 4);
   memcpy(hdr + 4, &op, 4);
   memcpy(hdr + 8, &caps, 4);
-  err = io_all(g_conn, hdr, 12, 1, timeout_ms);
-  if (!err && n1) err = io_all(g_conn, (void *)p1, n1, 1, timeout_ms);
-  if (!err && n2) err = io_all(g_conn, (void *)p2, n2, 1, timeout_ms);
+  err = io_all(t_conn, hdr, 12, 1, timeout_ms);
+  if (!err && n1) err = io_all(t_conn, (void *)p1, n1, 1, timeout_ms);
+  if (!err && n2) err = io_all(t_conn, (void *)p2, n2, 1, timeout_ms);
   unsigned char rh[8];
-  if (!err) err = io_all(g_conn, rh, 8, 0, timeout_ms);
+  if (!err) err = io_all(t_conn, rh, 8, 0, timeout_ms);
   uint32_t rlen = 0;
   if (!err) {
     memcpy(&rlen, rh, 4);
@@ -339,20 +348,18 @@ static int rpc(uint32_t op, const void *p1, size_t n1, const void *p2, size_t n2
   if (!err && rlen > 4) {
     *resp = malloc(rlen - 4);
     if (!*resp) err = -ENOMEM;
-    else err = io_all(g_conn, *resp, rlen - 4, 0, timeout_ms);
+    else err = io_all(t_conn, *resp, rlen - 4, 0, timeout_ms);
     *resp_len = rlen - 4;
   }
   if (err < 0) {
-    R(close)(g_conn);
-    g_conn = -1;
-    pthread_mutex_unlock(&g_lock);
+    R(close)(t_conn);
+    t_conn = -1;
     free(*resp);
     *resp = NULL;
     warn_gone(err == -ETIMEDOUT ? "no answer in time" : strerror(-err));
     errno = EIO;
     return -EIO;
   }
-  pthread_mutex_unlock(&g_lock);
   return 0;
 }
 
@@ -443,9 +450,10 @@ static int dev_ioctl(int fd, unsigned long cmd, void *arg) {
   uint32_t c32 = (uint32_t)cmd;
   memcpy(buf, &c32, 4);
   if (self_read(buf + 4, (uint64_t)(uintptr_t)arg, len) < 0) {
-    free(buf);
-    errno = EFAULT;
-    return -1;
+    /* copy_from_user of ioc_len bytes faults: send the header only and let the
+     * daemon report EFAULT after the checks the kernel makes first */
+    memcpy(buf + 4, hdr, 8);
+    len = 8;
   }
   /* Ping and discover wait up to their own timeout (op_param ms, <= 180 s). */
   int tmo = g_timeout_ms;

@@ -191,8 +191,13 @@ async function handle(c: Conn, op: number, caps: number, p: Buffer): Promise<Buf
         return encodeResponse(handle);
       }
       case OP.CLOSE_DEV: {
+        // the descriptor may be closed by another thread (another connection) of the process
         const handle = p.readUInt32LE(0);
-        if (c.devs.delete(handle)) h.closeDev(String(handle));
+        const owner = [...conns].find((x) => x.devs.has(handle) && x.host === h && x.pid === c.pid);
+        if (owner) {
+          owner.devs.delete(handle);
+          h.closeDev(String(handle));
+        }
         tree.sync();
         return encodeResponse(0);
       }

@@ -144,7 +144,8 @@ export async function lnetIoctl(host: Host, cmd: number, arg: Buffer, caps: numb
   const len = arg.readUInt32LE(0);
   const ver = arg.readUInt32LE(4);
   if (ver !== IOC_VERSION1 && ver !== IOC_VERSION2) return { rc: -E.EINVAL, writes };
-  if (len < 8 || len > IOC_DATA_MAX || arg.length < len) return { rc: -E.EINVAL, writes };
+  if (len < 8 || len > IOC_DATA_MAX) return { rc: -E.EINVAL, writes };
+  if (arg.length < len) return { rc: -E.EFAULT, writes }; // copy_from_user of ioc_len bytes faulted
   const d = Buffer.from(arg.subarray(0, len));
   if (ver === IOC_VERSION1 && v1Invalid(d)) return { rc: -E.EINVAL, writes };
   try {

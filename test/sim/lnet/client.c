@@ -11,6 +11,8 @@
  *                                           and, with BULKSIZE, the user buffer behind ping_buf/prcfg_bulk
  *   client ioctl-cmd HEXCMD HEXSTRUCT       raw ioctl with an explicit command value
  *   client hold-dev SECONDS                 open /dev/lnet, sleep, close
+ *   client concurrent PINGHEX GETNIHEX      one thread pings (PINGHEX: ping data), the main thread
+ *                                           does GET_NI meanwhile; prints how long each took
  *   client nl HEXMSG                        send one netlink message (libnl socket), print reply datagrams hex
  *   client nl-resolve FAMILY [GROUP]        genl_ctrl_resolve / genl_ctrl_resolve_grp (libnl-genl)
  *   client read PATH | write PATH TEXT     sysfs-style text I/O (write includes the NUL, as lnetctl)
@@ -32,7 +34,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/ioctl.h>
+#include <time.h>
 #include <unistd.h>
 
 static int hexval(char c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1; }
@@ -63,6 +67,28 @@ static int dev(void) {
   return fd;
 }
 
+static long now_ms(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+struct pinger {
+  int fd;
+  unsigned char data[64];
+  unsigned char ids[256];
+  int rc, err;
+  long ms;
+};
+static void *ping_thread(void *arg) {
+  struct pinger *p = arg;
+  void *b = p->ids;
+  memcpy(p->data + 40, &b, 8);
+  long t0 = now_ms();
+  p->rc = ioctl(p->fd, 0xc008653eul, p->data);
+  p->err = p->rc < 0 ? errno : 0;
+  p->ms = now_ms() - t0;
+  return NULL;
+}
 static unsigned char buf[256 * 1024];
 static unsigned char bulk[256 * 1024];
 
@@ -90,6 +116,24 @@ int main(int argc, char **argv) {
     result(rc);
     puthex("data", buf, n);
     if (bn) puthex("bulk", bulk, bn);
+    close(fd);
+    return 0;
+  }
+  if (!strcmp(cmd, "concurrent")) {
+    int fd = dev();
+    static struct pinger p;
+    p.fd = fd;
+    unhex(argv[2], p.data, sizeof(p.data));
+    pthread_t th;
+    pthread_create(&th, NULL, ping_thread, &p);
+    usleep(100000);
+    unsigned char g[128];
+    unhex(argv[3], g, sizeof(g));
+    long t0 = now_ms();
+    int rc = ioctl(fd, 0xc0086532ul, g);
+    printf("getni rc=%d ms=%ld\n", rc, now_ms() - t0);
+    pthread_join(th, NULL);
+    printf("ping rc=%d errno=%d ms=%ld\n", p.rc, p.err, p.ms);
     close(fd);
     return 0;
   }

@@ -136,6 +136,17 @@ describe('LNet emulator: several hosts', () => {
     assert.equal((await ping(emu, 'a', nid('10.0.0.2'))).rc, 0);
   });
 
+  test('threads of one process are served concurrently: a waiting ping does not hold up other calls', async () => {
+    const r = await client(emu, 'a', ['concurrent', pingData(nid('10.0.0.88'), 1500, 16).toString('hex'), v1({ count: 0 }).toString('hex')]);
+    const g = /getni rc=(-?\d+) ms=(\d+)/.exec(r.stdout);
+    const p = /ping rc=(-?\d+) errno=(\d+) ms=(\d+)/.exec(r.stdout);
+    assert.ok(g && p, r.stdout + r.stderr);
+    assert.equal(Number(g![1]), 0);
+    assert.ok(Number(g![2]) < 1000, `GET_NI answered while the ping waited (${g![2]} ms)`);
+    assert.equal(Number(p![2]), ETIMEDOUT);
+    assert.ok(Number(p![3]) >= 1400, `ping waited its timeout (${p![3]} ms)`);
+  });
+
   test('state shared by every process of a host; a process killed mid-ping leaves it consistent', async () => {
     const before = await emu.status();
     const child = emu.spawn(clientPath(), ['ioctl', '62', pingData(nid('10.0.0.77'), 5000, 16).toString('hex'), '256'], { host: 'a' });
