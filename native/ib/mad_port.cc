@@ -659,6 +659,21 @@ const std::vector<Group>& Groups() {
       {"ClassPortInfo", {{IB_CPI_BASEVER_F, IB_CPI_TRAP_QKEY_F + 1}}},
       {"PortCounters", {{IB_PC_FIRST_F, IB_PC_LAST_F}}},
       {"PortCountersExtended", {{IB_PC_EXT_FIRST_F, IB_PC_EXT_LAST_F}}},
+      // issue 4: SMP tables, SA records, PMA extras, SA/RMPP header fields.
+      {"PortCountersExtendedErrors", {{IB_PC_EXT_COUNTER_SELECT2_F, IB_PC_EXT_ERR_LAST_F}}},
+      {"PortCountersQP1Drop", {{IB_PC_QP1_DROP_F, IB_PC_QP1_DROP_F + 1}}},
+      {"GUIDInfo", {{IB_GI_GUID0_F, IB_GI_GUID7_F + 1}}},
+      {"LinearForwardingTable", {{IB_LINEAR_FORW_TBL_F, IB_LINEAR_FORW_TBL_F + 1}}},
+      {"MulticastForwardingTable", {{IB_MULTICAST_FORW_TBL_F, IB_MULTICAST_FORW_TBL_F + 1}}},
+      {"SLtoVLMappingTable", {{IB_SLTOVL_MAPPING_TABLE_F, IB_SLTOVL_MAPPING_TABLE_F + 1}}},
+      {"VLArbitrationTable", {{IB_VL_ARBITRATION_TABLE_F, IB_VL_ARBITRATION_TABLE_F + 1}}},
+      {"NodeRecord", {{IB_SA_NR_FIRST_F, IB_SA_NR_LAST_F}}},
+      {"PathRecord", {{IB_SA_PR_DGID_F, IB_SA_PR_SL_F + 1}}},
+      {"MCMemberRecord", {{IB_SA_MCM_MGID_F, IB_SA_MCM_PROXY_JOIN_F + 1}}},
+      {"ServiceRecord", {{IB_SA_SR_ID_F, IB_SA_SR_DATA_F + 1}}},
+      {"GUIDInfoRecord", {{IB_SA_GIR_LID_F, IB_SA_GIR_GUID7_F + 1}}},
+      {"SAHeader", {{IB_SA_ATTROFFS_F, IB_SA_ATTROFFS_F + 1}, {IB_SA_COMPMASK_F, IB_SA_COMPMASK_F + 1},
+                    {IB_SA_RMPP_VERS_F, IB_SA_RMPP_NEWWIN_F + 1}}},
   };
   return groups;
 }
