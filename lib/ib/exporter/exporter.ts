@@ -258,7 +258,7 @@ export class IbExporter {
       this.lastError = { message, at: finishedAt };
       this.counts.error++;
       result = { ok: false, startedAt, finishedAt, durationMs: performance.now() - t0, error: message };
-      this.log(`collection failed after ${(result.durationMs / 1000).toFixed(2)} s: ${message}`);
+      this.log(this.closed ? `collection aborted: ${message}` : `collection failed after ${(result.durationMs / 1000).toFixed(2)} s: ${message}`);
     } finally {
       clearTimeout(timer);
       this.abort = undefined;
