@@ -24,25 +24,30 @@ export interface FieldDef {
   bits: number;
 }
 
-const cache = new Map<string, FieldDef[]>();
+const cache = new Map<string, { defs: FieldDef[]; ids: number[] }>();
 
-export function fieldGroup(group: FieldGroupName): FieldDef[] {
-  let defs = cache.get(group);
-  if (!defs) {
+function groupOf(group: FieldGroupName): { defs: FieldDef[]; ids: number[] } {
+  let g = cache.get(group);
+  if (!g) {
     const raw = loadIbNative().fieldGroups[group];
     if (!raw) throw new Error(`no libibmad field group ${group}`);
-    defs = raw.map(([id, name, bits]) => ({ id, name, bits }));
-    cache.set(group, defs);
+    const defs = raw.map(([id, name, bits]) => ({ id, name, bits }));
+    g = { defs, ids: defs.map((d) => d.id) };
+    cache.set(group, g);
   }
-  return defs;
+  return g;
+}
+
+export function fieldGroup(group: FieldGroupName): FieldDef[] {
+  return groupOf(group).defs;
 }
 
 /** Decode every field of a group from `buf` at `offset` (attribute data start). */
 export function decodeGroup(group: FieldGroupName, buf: Buffer, offset = 0): FieldRecord {
-  const defs = fieldGroup(group);
-  const values = loadIbNative().decodeFields(buf, offset, defs.map((d) => d.id));
+  const { defs, ids } = groupOf(group);
+  const values = loadIbNative().decodeFields(buf, offset, ids);
   const out: FieldRecord = {};
-  defs.forEach((d, i) => (out[d.name] = values[i]!));
+  for (let i = 0; i < defs.length; i++) out[defs[i]!.name] = values[i]!;
   return out;
 }
 

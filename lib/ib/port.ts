@@ -146,11 +146,13 @@ export class Port {
     } catch (e) {
       return Promise.reject(e);
     }
-    const ctx: MadContext = { attribute: attrName(req.mgmtClass, req.attrId), attrId: req.attrId, address: formatAddress(addr) };
+    // Error context, built only when an error needs it (this is the per-MAD hot path).
+    let ctxCache: MadContext | undefined;
+    const ctx = () => (ctxCache ??= { attribute: attrName(req.mgmtClass, req.attrId), attrId: req.attrId, address: formatAddress(addr) });
     const transport = this.transport;
-    if (!transport) return Promise.reject(new PortClosedError(ctx));
+    if (!transport) return Promise.reject(new PortClosedError(ctx()));
     const gs = req.mgmtClass === MGMT_CLASS.SA || req.mgmtClass === MGMT_CLASS.PMA;
-    if (gs && addr.path) return Promise.reject(new BadAddressError(`${ctx.attribute}: SA and PMA MADs are LID-routed; a directed route cannot be used`));
+    if (gs && addr.path) return Promise.reject(new BadAddressError(`${ctx().attribute}: SA and PMA MADs are LID-routed; a directed route cannot be used`));
     let mgmtClass = req.mgmtClass;
     if (mgmtClass === MGMT_CLASS.SMI || mgmtClass === MGMT_CLASS.SMI_DR) mgmtClass = addr.path ? MGMT_CLASS.SMI_DR : MGMT_CLASS.SMI;
     const timeoutMs = req.timeoutMs ?? this.timeoutMs;
@@ -158,13 +160,13 @@ export class Port {
     if (!Number.isInteger(timeoutMs) || timeoutMs < 1) return Promise.reject(new RangeError(`timeoutMs must be a positive whole number, got ${timeoutMs}`));
     if (!Number.isInteger(retries) || retries < 0) return Promise.reject(new RangeError(`retries must be a whole number >= 0, got ${retries}`));
     const signal = req.signal;
-    if (signal?.aborted) return Promise.reject(new MadAbortError(ctx, signal.reason));
+    if (signal?.aborted) return Promise.reject(new MadAbortError(ctx(), signal.reason));
 
     return new Promise<MadResponse>((resolve, reject) => {
       let id = 0;
       const onAbort = () => {
         transport.cancel(id);
-        reject(new MadAbortError(ctx, signal!.reason));
+        reject(new MadAbortError(ctx(), signal!.reason));
       };
       const done = (r: MadRawReply) => {
         signal?.removeEventListener('abort', onAbort);
@@ -192,32 +194,33 @@ export class Port {
           done,
         );
       } catch (e) {
-        reject(fromNative(e, `${ctx.attribute} to ${ctx.address}`));
+        reject(fromNative(e, `${ctx().attribute} to ${ctx().address}`));
         return;
       }
       signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
 
-  private finish(r: MadRawReply, ctx: MadContext, mgmtClass: number, req: MadRequest, timeoutMs: number): MadResponse {
+  private finish(r: MadRawReply, ctxOf: () => MadContext, mgmtClass: number, req: MadRequest, timeoutMs: number): MadResponse {
     switch (r.outcome) {
       case 'timeout':
-        throw new MadTimeoutError(ctx, r.attempts, timeoutMs);
+        throw new MadTimeoutError(ctxOf(), r.attempts, timeoutMs);
       case 'closed':
-        throw new PortClosedError(ctx);
+        throw new PortClosedError(ctxOf());
       case 'error':
-        throw new MadTransportError(ctx, r.errno ?? 0);
+        throw new MadTransportError(ctxOf(), r.errno ?? 0);
       case 'ok':
         break;
     }
+    const ctx = ctxOf;
     const mad = r.mad!;
     const off = DATA_OFFSET[mgmtClass]!;
-    if (mad.length < off) throw new MalformedReplyError(ctx, `${mad.length} bytes, shorter than the ${off}-byte header`);
-    if (mad[0] !== 1) throw new MalformedReplyError(ctx, `base version ${mad[0]}`);
-    if (mad[1] !== mgmtClass) throw new MalformedReplyError(ctx, `management class 0x${mad[1]!.toString(16)}, expected 0x${mgmtClass.toString(16)}`);
-    if ((mad[3]! & 0x80) === 0) throw new MalformedReplyError(ctx, `method 0x${mad[3]!.toString(16)} is not a response`);
+    if (mad.length < off) throw new MalformedReplyError(ctx(), `${mad.length} bytes, shorter than the ${off}-byte header`);
+    if (mad[0] !== 1) throw new MalformedReplyError(ctx(), `base version ${mad[0]}`);
+    if (mad[1] !== mgmtClass) throw new MalformedReplyError(ctx(), `management class 0x${mad[1]!.toString(16)}, expected 0x${mgmtClass.toString(16)}`);
+    if ((mad[3]! & 0x80) === 0) throw new MalformedReplyError(ctx(), `method 0x${mad[3]!.toString(16)} is not a response`);
     const attrId = mad.readUInt16BE(16);
-    if (attrId !== req.attrId) throw new MalformedReplyError(ctx, `attribute 0x${attrId.toString(16)}, expected 0x${req.attrId.toString(16)}`);
+    if (attrId !== req.attrId) throw new MalformedReplyError(ctx(), `attribute 0x${attrId.toString(16)}, expected 0x${req.attrId.toString(16)}`);
     const status = mad.readUInt16BE(4) & (mgmtClass === MGMT_CLASS.SMI_DR ? 0x7fff : 0xffff);
     return { status, statusDecoded: decodeMadStatus(status), data: mad.subarray(off), mad, attempts: r.attempts };
   }
