@@ -56,7 +56,7 @@ export interface ExporterSource {
   readonly kind?: string;
 }
 
-/** Check at compile time that every LiveAuditSource is an ExporterSource. */
+/** Adapt a LiveAuditSource (lib/ib/audit) to an ExporterSource (it ignores the abort signal; the exporter then abandons it at the timeout). */
 export function fromLiveSource(live: LiveAuditSource, kind = 'live'): ExporterSource {
   return { kind, snapshot: (req) => live.snapshot({ samples: req.samples, intervalMs: req.intervalMs }) };
 }
