@@ -304,6 +304,7 @@ static int conn_open(void) {
     memcpy(&rlen, hdr, 4);
     memcpy(&rrc, hdr + 4, 4);
     if (rlen != 4) rc = -EPROTO;
+    else if (rrc == -ENOENT) rc = -EHOSTDOWN; /* the daemon has no host of that name */
     else if (rrc < 0) rc = rrc;
   }
   if (rc < 0) {
@@ -325,7 +326,10 @@ static int rpc(uint32_t op, const void *p1, size_t n1, const void *p2, size_t n2
   *resp_len = 0;
   int err = conn_open();
   if (err < 0) {
-    warn_gone(strerror(-err));
+    char why[300];
+    if (err == -EHOSTDOWN) snprintf(why, sizeof(why), "it has no emulated host named '%s'", g_host);
+    else snprintf(why, sizeof(why), "%s", strerror(-err));
+    warn_gone(why);
     errno = EIO;
     return -EIO;
   }
