@@ -16,7 +16,7 @@ export interface PortFlags {
 }
 
 /** Open the port the diag-tool flags select (-C ca, -P port, -t timeout). */
-export function openPortFromFlags(o: PortFlags, extra: { allowWrites?: boolean } = {}): Promise<Port> {
+export function openPortFromFlags(o: PortFlags, extra: { allowWrites?: boolean; window?: number; perDestination?: number } = {}): Promise<Port> {
   return openPort({
     ...(o.C !== undefined ? { ca: o.C } : {}),
     ...(o.P !== undefined ? { port: o.P } : {}),

@@ -2,6 +2,8 @@
 import type { Command } from 'commander';
 import { caToJson, caToText, listCas } from '../ib/cas.js';
 import { registerIbExporter } from './ib-exporter.js';
+import { liveSource } from '../ib/discovery/live.js';
+import { registerIbDiscover } from './ib-discover.js';
 import { registerIbQuery } from './ib-query.js';
 import { registerIbTopology } from './ib-topology.js';
 import { action, printJson } from './util.js';
@@ -22,6 +24,7 @@ export function registerIb(program: Command): void {
     );
 
   registerIbQuery(ib);
-  registerIbTopology(ib);
-  registerIbExporter(ib);
+  registerIbDiscover(ib);
+  registerIbTopology(ib, { live: liveSource() });
+  registerIbExporter(ib, { live: liveSource() });
 }

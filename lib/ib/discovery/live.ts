@@ -1,0 +1,25 @@
+/**
+ * The live fabric as the audit and diff commands consume it: discovery,
+ * then (when asked) counter samples and SM records.
+ */
+import type { LiveAuditSource } from '../audit/index.js';
+import type { FabricSnapshot } from '../topology/snapshot.js';
+import { openPort, type OpenPortOptions } from '../port.js';
+import { discover, type DiscoverOptions } from './discover.js';
+import { sweepCounters, readSubnetManagers } from './sweep.js';
+
+export function liveSource(portOpts: OpenPortOptions = {}, discoverOpts: DiscoverOptions = {}): LiveAuditSource {
+  return {
+    async snapshot({ samples, intervalMs }): Promise<FabricSnapshot> {
+      await using port = await openPort(portOpts);
+      const { fabric } = await discover(port, discoverOpts);
+      const snap: FabricSnapshot = { fabric, counters: [] };
+      for (let i = 0; i < samples; i++) {
+        if (i > 0) await new Promise((r) => setTimeout(r, intervalMs));
+        snap.counters.push(await sweepCounters(port, fabric));
+      }
+      if (samples > 0) snap.subnetManagers = await readSubnetManagers(port, fabric);
+      return snap;
+    },
+  };
+}
