@@ -321,9 +321,11 @@ async function dispatch(h: Host, cmd: number, d: Buffer, writes: IoctlReply['wri
     }
     case IOC.GET_PEER_NI: {
       need(d, SIZES.peer_cfg);
-      const peer = h.findPeer(d.readBigUInt64LE(8));
+      const asked = d.readBigUInt64LE(8);
+      const peer = h.findPeer(asked);
       if (!peer) kerr(E.ENOENT);
       const n = peer!.nis.length;
+      d.writeBigUInt64LE(asked, 16); // prcfg_cfg_nid: the peer NI that was asked about
       const needed = n * SIZES.peer_ni_bulk;
       const size = d.readUInt32LE(36);
       d.writeBigUInt64LE(peer!.primary, 8);
