@@ -17,12 +17,15 @@
  *   client nl-resolve FAMILY [GROUP]        genl_ctrl_resolve / genl_ctrl_resolve_grp (libnl-genl)
  *   client read PATH | write PATH TEXT     sysfs-style text I/O (write includes the NUL, as lnetctl)
  *   client kmod-probe NAME [OPTIONS] | kmod-remove NAME | kmod-list
+ *   client fwrite PATH TEXT | glob PATTERN | stat PATH   stdio writes, glob(3) and stat(2) on emulated paths
  *   client ifaddrs
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
+#include <sys/stat.h>
 #include <ifaddrs.h>
 #include <libkmod.h>
 #include <netlink/genl/ctrl.h>
@@ -254,6 +257,30 @@ int main(int argc, char **argv) {
       kmod_module_unref_list(l);
     }
     kmod_unref(ctx);
+    return 0;
+  }
+  if (!strcmp(cmd, "fwrite")) {
+    FILE *f = fopen(argv[2], "w");
+    if (!f) return printf("fopen errno=%d\n", errno), 0;
+    fputs(argv[3], f);
+    int fl = fflush(f);
+    int fe = errno;
+    int cl = fclose(f);
+    printf("fflush=%d errno=%d fclose=%d\n", fl, fl ? fe : 0, cl);
+    return 0;
+  }
+  if (!strcmp(cmd, "glob")) {
+    glob_t g;
+    int rc = glob(argv[2], 0, NULL, &g);
+    printf("glob=%d\n", rc);
+    for (size_t i = 0; rc == 0 && i < g.gl_pathc; i++) printf("%s\n", g.gl_pathv[i]);
+    if (rc == 0) globfree(&g);
+    return 0;
+  }
+  if (!strcmp(cmd, "stat")) {
+    struct stat st;
+    int rc = stat(argv[2], &st);
+    printf("stat=%d errno=%d mode=%o\n", rc, rc ? errno : 0, rc ? 0 : (unsigned)(st.st_mode & 07777));
     return 0;
   }
   if (!strcmp(cmd, "ifaddrs")) {

@@ -75,6 +75,20 @@ describe('LNet emulator: modules through libkmod, 2.16', () => {
     assert.equal((await client(emu, H, ['read', '/sys/module/lnet/parameters/nosuch'])).stdout, 'open errno=2\n');
   });
 
+  test('stdio writes, glob(3) and stat(2) see the emulated files', async () => {
+    const f = await client(emu, H, ['fwrite', '/sys/module/lnet/parameters/lnet_drop_asym_route', '1']);
+    assert.match(f.stdout, /fflush=0 errno=0 fclose=0/);
+    assert.equal((await client(emu, H, ['read', '/sys/module/lnet/parameters/lnet_drop_asym_route'])).stdout, '1\n');
+    const bad = await client(emu, H, ['fwrite', '/sys/module/lnet/parameters/lnet_drop_asym_route', '7']);
+    assert.match(bad.stdout, /fflush=-1 errno=22/, 'validation error surfaces from fflush');
+    const g = await client(emu, H, ['glob', '/sys/module/l*/parameters/lnet_retry_count']);
+    assert.equal(g.stdout, 'glob=0\n/sys/module/lnet/parameters/lnet_retry_count\n', 'paths as the program asked for them');
+    assert.match((await client(emu, H, ['stat', '/sys/module/lnet/parameters/networks'])).stdout, /stat=0 errno=0 mode=444/);
+    assert.match((await client(emu, H, ['stat', '/sys/module/lnet/parameters/lnet_retry_count'])).stdout, /stat=0 errno=0 mode=644/);
+    assert.match((await client(emu, H, ['stat', '/dev/lnet'])).stdout, /stat=0/);
+    assert.match((await client(emu, H, ['stat', '/sys/module/ko2iblnd'])).stdout, /stat=-1 errno=2/);
+  });
+
   test('configure uses networks= (NID on eth1); holders and refcounts; rmmod refused while in use', async () => {
     assert.equal((await ioctl(emu, H, 59, v1({ flags: 0 }))).rc, 0);
     const nid = await ioctl(emu, H, 50, v1({ count: 1 }));
