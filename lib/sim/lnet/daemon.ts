@@ -274,13 +274,21 @@ async function handle(c: Conn, op: number, caps: number, p: Buffer): Promise<Buf
   }
 }
 
+/**
+ * A connection closed (thread or process exit). Open /dev/lnet descriptors
+ * belong to the process: they pass to another connection of the same process
+ * (another thread) and are released with the last one.
+ */
 function releaseConn(c: Conn): void {
   if (!conns.delete(c)) return;
-  if (c.host) {
-    for (const d of c.devs) c.host.closeDev(String(d));
-    c.devs.clear();
-    trees.get(c.host.name)?.sync();
+  if (!c.host) return;
+  const heir = [...conns].find((x) => x.pid === c.pid && x.host === c.host);
+  for (const d of c.devs) {
+    if (heir) heir.devs.add(d);
+    else c.host.closeDev(String(d));
   }
+  c.devs.clear();
+  trees.get(c.host.name)?.sync();
 }
 
 const server = createServer((sock) => {
