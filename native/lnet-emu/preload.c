@@ -118,26 +118,37 @@ static char g_sock[PATH_MAX];
 static char g_host[256];
 static char g_root[PATH_MAX];
 static int g_timeout_ms = 30000;
-/* One daemon connection per thread, so that a thread waiting in a ping does not
- * hold up the others (the kernel serves concurrent callers too). */
-static __thread int t_conn = -1;
-static __thread pid_t t_conn_pid = 0;
+/* Daemon connections. Each thread has its own, so that a thread waiting in a
+ * ping does not hold up the others (the kernel serves concurrent callers too).
+ * Opening and closing /dev/lnet go over one process-wide connection, which
+ * lives as long as the process: the daemon ties the device reference to it. */
+struct conn {
+  int fd;
+  pid_t pid;
+};
+static __thread struct conn t_conn = {-1, 0};
+static struct conn g_proc_conn = {-1, 0};
+static pthread_mutex_t g_proc_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_key_t g_conn_key;
 static pthread_once_t g_conn_key_once = PTHREAD_ONCE_INIT;
 static int g_warned = 0;
 
 static void conn_key_destroy(void *p) {
   (void)p;
-  if (t_conn >= 0 && t_conn_pid == getpid()) R(close)(t_conn);
-  t_conn = -1;
+  if (t_conn.fd >= 0 && t_conn.pid == getpid()) R(close)(t_conn.fd);
+  t_conn.fd = -1;
 }
 static void conn_key_init(void) { pthread_key_create(&g_conn_key, conn_key_destroy); }
 
 static void child_after_fork(void) {
-  /* The inherited connection belongs to the parent: never use it here. */
-  if (t_conn >= 0) R(close)(t_conn);
-  t_conn = -1;
-  t_conn_pid = 0;
+  /* The inherited connections belong to the parent: never use them here. */
+  if (t_conn.fd >= 0) R(close)(t_conn.fd);
+  t_conn.fd = -1;
+  t_conn.pid = 0;
+  if (g_proc_conn.fd >= 0) R(close)(g_proc_conn.fd);
+  g_proc_conn.fd = -1;
+  g_proc_conn.pid = 0;
+  pthread_mutex_init(&g_proc_lock, NULL);
 }
 
 static int active(void) {
@@ -259,13 +270,15 @@ static int io_all(int fd, void *buf, size_t len, int writing, int timeout_ms) {
   return 0;
 }
 
-static int conn_open(void) {
+static int conn_open(struct conn *cn) {
   pid_t me = getpid();
-  if (t_conn >= 0 && t_conn_pid == me) return 0;
-  if (t_conn >= 0) R(close)(t_conn);
-  t_conn = -1;
-  pthread_once(&g_conn_key_once, conn_key_init);
-  pthread_setspecific(g_conn_key, (void *)1); /* so the destructor runs at thread exit */
+  if (cn->fd >= 0 && cn->pid == me) return 0;
+  if (cn->fd >= 0) R(close)(cn->fd);
+  cn->fd = -1;
+  if (cn == &t_conn) {
+    pthread_once(&g_conn_key_once, conn_key_init);
+    pthread_setspecific(g_conn_key, (void *)1); /* so the destructor runs at thread exit */
+  }
   int fd = (int)R(syscall)(SYS_socket, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return -errno;
   struct sockaddr_un sa;
@@ -311,8 +324,8 @@ static int conn_open(void) {
     R(close)(fd);
     return rc;
   }
-  t_conn = fd;
-  t_conn_pid = me;
+  cn->fd = fd;
+  cn->pid = me;
   return 0;
 }
 
@@ -320,11 +333,11 @@ static int conn_open(void) {
  * One request/response. On transport failure returns -EIO (after printing a
  * one-time explanation) and *rc is not set. The reply payload is malloc'ed.
  */
-static int rpc(uint32_t op, const void *p1, size_t n1, const void *p2, size_t n2, unsigned char **resp,
-               size_t *resp_len, int32_t *rc, int timeout_ms) {
+static int rpc_on(struct conn *cn, uint32_t op, const void *p1, size_t n1, const void *p2, size_t n2,
+                  unsigned char **resp, size_t *resp_len, int32_t *rc, int timeout_ms) {
   *resp = NULL;
   *resp_len = 0;
-  int err = conn_open();
+  int err = conn_open(cn);
   if (err < 0) {
     char why[300];
     if (err == -EHOSTDOWN) snprintf(why, sizeof(why), "it has no emulated host named '%s'", g_host);
@@ -338,11 +351,11 @@ static int rpc(uint32_t op, const void *p1, size_t n1, const void *p2, size_t n2
   memcpy(hdr, &len, 4);
   memcpy(hdr + 4, &op, 4);
   memcpy(hdr + 8, &caps, 4);
-  err = io_all(t_conn, hdr, 12, 1, timeout_ms);
-  if (!err && n1) err = io_all(t_conn, (void *)p1, n1, 1, timeout_ms);
-  if (!err && n2) err = io_all(t_conn, (void *)p2, n2, 1, timeout_ms);
+  err = io_all(cn->fd, hdr, 12, 1, timeout_ms);
+  if (!err && n1) err = io_all(cn->fd, (void *)p1, n1, 1, timeout_ms);
+  if (!err && n2) err = io_all(cn->fd, (void *)p2, n2, 1, timeout_ms);
   unsigned char rh[8];
-  if (!err) err = io_all(t_conn, rh, 8, 0, timeout_ms);
+  if (!err) err = io_all(cn->fd, rh, 8, 0, timeout_ms);
   uint32_t rlen = 0;
   if (!err) {
     memcpy(&rlen, rh, 4);
@@ -352,12 +365,12 @@ static int rpc(uint32_t op, const void *p1, size_t n1, const void *p2, size_t n2
   if (!err && rlen > 4) {
     *resp = malloc(rlen - 4);
     if (!*resp) err = -ENOMEM;
-    else err = io_all(t_conn, *resp, rlen - 4, 0, timeout_ms);
+    else err = io_all(cn->fd, *resp, rlen - 4, 0, timeout_ms);
     *resp_len = rlen - 4;
   }
   if (err < 0) {
-    R(close)(t_conn);
-    t_conn = -1;
+    R(close)(cn->fd);
+    cn->fd = -1;
     free(*resp);
     *resp = NULL;
     warn_gone(err == -ETIMEDOUT ? "no answer in time" : strerror(-err));
@@ -365,6 +378,19 @@ static int rpc(uint32_t op, const void *p1, size_t n1, const void *p2, size_t n2
     return -EIO;
   }
   return 0;
+}
+
+/* A request on the calling thread's connection. */
+static int rpc(uint32_t op, const void *p1, size_t n1, const void *p2, size_t n2, unsigned char **resp,
+               size_t *resp_len, int32_t *rc, int timeout_ms) {
+  return rpc_on(&t_conn, op, p1, n1, p2, n2, resp, resp_len, rc, timeout_ms);
+}
+/* A request on the process-wide connection (device open/close). */
+static int rpc_proc(uint32_t op, const void *p1, size_t n1, unsigned char **resp, size_t *resp_len, int32_t *rc) {
+  pthread_mutex_lock(&g_proc_lock);
+  int r = rpc_on(&g_proc_conn, op, p1, n1, NULL, 0, resp, resp_len, rc, g_timeout_ms);
+  pthread_mutex_unlock(&g_proc_lock);
+  return r;
 }
 
 /* ------------------------------------------------------------------ paths */
@@ -399,7 +425,7 @@ static int dev_open(int flags) {
   unsigned char *resp;
   size_t rl;
   int32_t rc;
-  if (rpc(LNETEMU_OP_OPEN_DEV, NULL, 0, NULL, 0, &resp, &rl, &rc, g_timeout_ms) < 0) return -1;
+  if (rpc_proc(LNETEMU_OP_OPEN_DEV, NULL, 0, &resp, &rl, &rc) < 0) return -1;
   free(resp);
   if (rc < 0) {
     errno = -rc;
@@ -408,7 +434,7 @@ static int dev_open(int flags) {
   int fd = fd_forget((int)raw_openat(AT_FDCWD, "/dev/null", O_RDWR | (flags & O_CLOEXEC), 0));
   if (fd < 0) {
     uint32_t h = (uint32_t)rc;
-    rpc(LNETEMU_OP_CLOSE_DEV, &h, 4, NULL, 0, &resp, &rl, &rc, g_timeout_ms);
+    rpc_proc(LNETEMU_OP_CLOSE_DEV, &h, 4, &resp, &rl, &rc);
     free(resp);
     return -1;
   }
@@ -997,7 +1023,7 @@ EXPORT int close(int fd) {
       unsigned char *resp;
       size_t rl;
       int32_t rc;
-      if (rpc(LNETEMU_OP_CLOSE_DEV, &f->handle, 4, NULL, 0, &resp, &rl, &rc, g_timeout_ms) == 0) free(resp);
+      if (rpc_proc(LNETEMU_OP_CLOSE_DEV, &f->handle, 4, &resp, &rl, &rc) == 0) free(resp);
     } else if (k == FD_NETLINK) {
       R(close)(f->peer);
       while (f->queue) {
