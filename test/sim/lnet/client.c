@@ -11,6 +11,7 @@
  *                                           and, with BULKSIZE, the user buffer behind ping_buf/prcfg_bulk
  *   client ioctl-cmd HEXCMD HEXSTRUCT       raw ioctl with an explicit command value
  *   client hold-dev SECONDS                 open /dev/lnet, sleep, close
+ *   client thread-open SECONDS              a thread opens /dev/lnet and exits; the process keeps the fd
  *   client concurrent PINGHEX GETNIHEX      one thread pings (PINGHEX: ping data), the main thread
  *                                           does GET_NI meanwhile; prints how long each took
  *   client nl HEXMSG                        send one netlink message (libnl socket), print reply datagrams hex
@@ -92,6 +93,10 @@ static void *ping_thread(void *arg) {
   p->ms = now_ms() - t0;
   return NULL;
 }
+static void *open_thread(void *arg) {
+  *(int *)arg = open("/dev/lnet", O_RDWR | O_CLOEXEC);
+  return NULL;
+}
 static unsigned char buf[256 * 1024];
 static unsigned char bulk[256 * 1024];
 
@@ -120,6 +125,16 @@ int main(int argc, char **argv) {
     puthex("data", buf, n);
     if (bn) puthex("bulk", bulk, bn);
     close(fd);
+    return 0;
+  }
+  if (!strcmp(cmd, "thread-open")) {
+    static int tfd = -1;
+    pthread_t th;
+    pthread_create(&th, NULL, open_thread, &tfd);
+    pthread_join(th, NULL);
+    printf("opened fd=%d\n", tfd);
+    sleep((unsigned)atoi(argv[2]));
+    close(tfd);
     return 0;
   }
   if (!strcmp(cmd, "concurrent")) {

@@ -123,6 +123,20 @@ describe('LNet emulator: modules through libkmod, 2.16', () => {
     assert.match((await client(emu, H, ['kmod-remove', 'lnet'])).stdout, /rc=0/);
   });
 
+  test('the device reference belongs to the process: it outlives the thread that opened /dev/lnet', async () => {
+    await client(emu, H, ['kmod-probe', 'lnet']);
+    const child = emu.spawn(clientPath(), ['thread-open', '30'], { host: H });
+    const line = await new Promise<string>((res) => child.stdout!.once('data', (d: Buffer) => res(d.toString())));
+    assert.match(line, /opened fd=\d+/);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal((await client(emu, H, ['read', '/sys/module/lnet/refcnt'])).stdout, '1\n', 'still held after the opening thread exited');
+    child.kill('SIGKILL');
+    await new Promise((res) => child.once('close', res));
+    for (let i = 0; i < 50 && (await client(emu, H, ['read', '/sys/module/lnet/refcnt'])).stdout !== '0\n'; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal((await client(emu, H, ['read', '/sys/module/lnet/refcnt'])).stdout, '0\n');
+    assert.match((await client(emu, H, ['kmod-remove', 'lnet'])).stdout, /rc=0/);
+  });
+
   test('the Lustre stack: modprobe lustre starts LNet (held by ptlrpc); lctl dl devices; lustre_rmmod order works', async () => {
     const r = await client(emu, H, ['kmod-probe', 'lustre']);
     assert.match(r.stdout, /probe lustre .* rc=0/);
