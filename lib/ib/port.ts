@@ -37,6 +37,7 @@ import {
   type MadStatus,
 } from './errors.js';
 import { decodeGroup, type FieldGroupName, type FieldRecord } from './fields.js';
+import * as q from './queries/index.js';
 
 export interface OpenPortOptions {
   /** CA name (default: the first CA with an active port, as the diag tools choose). */
@@ -270,6 +271,66 @@ export class Port {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
+  }
+
+  // --- issue 4 queries ---
+  // Thin delegates to lib/ib/queries/* (the functions take the port as first argument).
+
+  /** GUIDInfo block (8 GUIDs). */
+  guidInfo(addr: Address, block = 0, opts: QueryOptions = {}): Promise<q.GuidInfoBlock> {
+    return q.guidInfo(this, addr, block, opts);
+  }
+  /** The whole P_Key table of a port. */
+  pkeyTable(addr: Address, portNum = 0, opts: QueryOptions = {}): Promise<q.PkeyTable> {
+    return q.pkeyTable(this, addr, portNum, opts);
+  }
+  /** One LinearForwardingTable block (64 LIDs). */
+  lftBlock(addr: Address, block: number, opts: QueryOptions = {}): Promise<number[]> {
+    return q.lftBlock(this, addr, block, opts);
+  }
+  /** A switch's whole LinearForwardingTable (0..LinearFDBTop). */
+  linearForwardingTable(addr: Address, opts: QueryOptions = {}): Promise<q.LinearForwardingTable> {
+    return q.linearForwardingTable(this, addr, opts);
+  }
+  /** A switch's MulticastForwardingTable (MLIDs with member ports). */
+  multicastForwardingTable(addr: Address, opts: QueryOptions = {}): Promise<q.MulticastForwardingTable> {
+    return q.multicastForwardingTable(this, addr, opts);
+  }
+  /** SLtoVLMappingTable for one (in, out) port pair. */
+  slToVl(addr: Address, inPort = 0, outPort = 0, opts: QueryOptions = {}): Promise<number[]> {
+    return q.slToVl(this, addr, inPort, outPort, opts);
+  }
+  /** Both VL arbitration tables of a port. */
+  vlArbitration(addr: Address, portNum = 0, opts: QueryOptions = {}): Promise<q.VlArbitration> {
+    return q.vlArbitration(this, addr, portNum, opts);
+  }
+  /** SMInfo (default: of the SM the local port knows). */
+  smInfo(addr?: Address, opts: QueryOptions = {}): Promise<q.SmInfo & { smLid: number }> {
+    return q.smInfo(this, addr, opts);
+  }
+  /** PMA ClassPortInfo. */
+  pmaClassPortInfo(addr: Address, opts: QueryOptions = {}): Promise<q.PmaClassPortInfo> {
+    return q.pmaClassPortInfo(this, addr, opts);
+  }
+  /** PMA PortCounters (portNum 255 = AllPortSelect). */
+  portCounters(addr: Address, portNum = 1, opts: QueryOptions = {}): Promise<q.PortCounters> {
+    return q.portCounters(this, addr, portNum, opts);
+  }
+  /** PMA PortCountersExtended (64-bit). */
+  portCountersExtended(addr: Address, portNum = 1, opts: QueryOptions = {}): Promise<q.PortCountersExtended> {
+    return q.portCountersExtended(this, addr, portNum, opts);
+  }
+  /** Reset PMA counters (a write: needs allowWrites). */
+  resetCounters(addr: Address, portNum: number, opts: q.ResetOptions = {}): Promise<q.PortCounters | q.PortCountersExtended> {
+    return q.resetCounters(this, addr, portNum, opts);
+  }
+  /** ibportstate-style Set(PortInfo) (a write: needs allowWrites). */
+  setPortState(addr: Address, portNum: number, change: q.PortStateChange, opts: QueryOptions = {}): Promise<q.PortStateResult> {
+    return q.setPortState(this, addr, portNum, change, opts);
+  }
+  /** The directed route from this port to a LID. */
+  routeToLid(lid: number, opts: QueryOptions = {}): Promise<number[]> {
+    return q.lidToRoute(this, lid, opts);
   }
 }
 

@@ -1,0 +1,7 @@
+/** InfiniBand queries at diag-tool parity (issue 4): SMP tables, SA records, PMA counters, resolution. */
+export * from './smp-tables.js';
+export * from './pma.js';
+export * from './sa.js';
+export * from './resolve.js';
+export * from './portstate.js';
+export { gidText, parseGid } from './common.js';
