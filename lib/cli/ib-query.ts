@@ -1,9 +1,10 @@
 /** `hpcnet ib query <attribute> <address> [port]`: SMP queries like smpquery. */
 import type { Command } from 'commander';
-import { parseAddress, type Address } from '../ib/address.js';
+import type { Address } from '../ib/address.js';
 import { dumpGroup } from '../ib/fields.js';
 import { openPort, type Port } from '../ib/port.js';
 import { InvalidArgumentError } from '../errors.js';
+import * as q from '../ib/queries/index.js';
 import { toJsonValue } from '../util/json.js';
 import { action, parseIntOption, printJson } from './util.js';
 
@@ -40,29 +41,51 @@ export function portidText(a: Address, selfLid: number): string {
   return `Lid ${a.lid}`;
 }
 
-const QUERIES = ['nodeinfo', 'nodedesc', 'portinfo', 'switchinfo'] as const;
+const QUERIES = ['nodeinfo', 'nodedesc', 'portinfo', 'switchinfo', 'pkeys', 'sl2vl', 'vlarb', 'guids', 'lft', 'mft', 'sminfo'] as const;
 type QueryName = (typeof QUERIES)[number];
+/** smpquery's names and aliases. */
+const ALIASES: Record<string, QueryName> = {
+  ni: 'nodeinfo',
+  nd: 'nodedesc',
+  pi: 'portinfo',
+  si: 'switchinfo',
+  pkeytable: 'pkeys',
+  pkey: 'pkeys',
+  sl2vltable: 'sl2vl',
+  slvl: 'sl2vl',
+  vlarbitration: 'vlarb',
+  guidinfo: 'guids',
+  gi: 'guids',
+  linearforwardingtable: 'lft',
+  multicastforwardingtable: 'mft',
+  smi: 'sminfo',
+};
 
 export function registerIbQuery(ib: Command): void {
   withPortFlags(
     ib
       .command('query')
       .description(`SMP Get of one attribute, like smpquery (${QUERIES.join(', ')})`)
-      .argument('<attribute>', QUERIES.join(' | '))
-      .argument('<address>', 'LID (5, 0x5), or with -D a directed route from the local port (0,1,3)')
-      .argument('[port]', 'port number (portinfo)')
-      .option('-D', 'the address is a directed route'),
+      .argument('<attribute>', QUERIES.join(' | ') + ' (or smpquery aliases: ni, nd, pi, si, pkeytable, gi, ...)')
+      .argument('<address>', 'LID (5, 0x5), with -D a directed route from the local port (0,1,3), with -G a port GUID')
+      .argument('[port]', 'port number (portinfo, pkeys, sl2vl, vlarb), LFT/MFT block (lft, mft)')
+      .option('-D', 'the address is a directed route')
+      .option('-G', 'the address is a port GUID (resolved through the SA)')
+      .option('--node-name-map <file>', 'node name map (opensm format)'),
   ).action(
-    action(async (attr: string, addrText: string, portText: string | undefined, o: PortFlags) => {
-      const name = attr.toLowerCase() as QueryName;
+    action(async (attr: string, addrText: string, portText: string | undefined, o: PortFlags & { G?: boolean; nodeNameMap?: string }) => {
+      const lower = attr.toLowerCase();
+      const name = (ALIASES[lower] ?? lower) as QueryName;
       if (!QUERIES.includes(name)) throw new InvalidArgumentError(`unknown attribute '${attr}' (one of ${QUERIES.join(', ')})`);
-      const addr = parseAddress(addrText, { directed: !!o.D });
       let portNum = 0;
       if (portText !== undefined) {
         portNum = Number(portText);
-        if (!Number.isInteger(portNum) || portNum < 0 || portNum > 254) throw new InvalidArgumentError(`port '${portText}' must be 0..254`);
+        if (!Number.isInteger(portNum) || portNum < 0 || portNum > 767) throw new InvalidArgumentError(`port/block '${portText}' must be a whole number`);
+        if (name !== 'lft' && name !== 'mft' && portNum > 254) throw new InvalidArgumentError(`port '${portText}' must be 0..254`);
       }
       await using port = await openPortFromFlags(o);
+      const { targetFromFlags } = await import('./ib-tools.js');
+      const addr = await targetFromFlags(port, addrText, o);
       const where = portidText(addr, port.lid);
       switch (name) {
         case 'nodeinfo': {
@@ -85,6 +108,43 @@ export function registerIbQuery(ib: Command): void {
           const si = await port.switchInfo(addr);
           if (o.json) return printJson(toJsonValue({ ...si, raw: undefined }));
           return void process.stdout.write(`# Switch info: ${where}\n${dumpGroup('SwitchInfo', si.raw)}\n`);
+        }
+        case 'pkeys': {
+          const t = await q.pkeyTable(port, addr, portNum);
+          if (o.json) return printJson(toJsonValue(t));
+          return void process.stdout.write(q.pkeyTableText(t) + '\n');
+        }
+        case 'sl2vl': {
+          const t = await q.slToVlTables(port, addr, portNum);
+          if (o.json) return printJson(toJsonValue(t));
+          return void process.stdout.write(q.slToVlText(t, where) + '\n');
+        }
+        case 'vlarb': {
+          const t = await q.vlArbitration(port, addr, portNum);
+          if (o.json) return printJson(toJsonValue(t));
+          return void process.stdout.write(q.vlArbText(t, where) + '\n');
+        }
+        case 'guids': {
+          const t = await q.guidTable(port, addr);
+          if (o.json) return printJson(toJsonValue(t));
+          return void process.stdout.write(q.guidTableText(t) + '\n');
+        }
+        case 'lft': {
+          const ports = await q.lftBlock(port, addr, portNum);
+          if (o.json) return printJson({ block: portNum, ports });
+          const lines = ports.map((p, i) => `0x${(portNum * 64 + i).toString(16).padStart(4, '0')} ${String(p).padStart(3, '0')}`);
+          return void process.stdout.write(`# LinearForwardingTable block ${portNum}: ${where}\n${lines.join('\n')}\n`);
+        }
+        case 'mft': {
+          const masks = await q.mftBlock(port, addr, portNum);
+          if (o.json) return printJson({ block: portNum, portMasks: masks });
+          const lines = masks.map((m, i) => `0x${(0xc000 + portNum * 32 + i).toString(16)} 0x${m.toString(16).padStart(4, '0')}`);
+          return void process.stdout.write(`# MulticastForwardingTable block ${portNum} (ports 0-15): ${where}\n${lines.join('\n')}\n`);
+        }
+        case 'sminfo': {
+          const s = await q.smInfo(port, addr);
+          if (o.json) return printJson(toJsonValue(s));
+          return void process.stdout.write(q.smInfoText(s) + '\n');
         }
       }
     }),

@@ -5,6 +5,7 @@ import { registerIbExporter } from './ib-exporter.js';
 import { liveSource } from '../ib/discovery/live.js';
 import { registerIbDiscover } from './ib-discover.js';
 import { registerIbQuery } from './ib-query.js';
+import { registerIbTools } from './ib-tools.js';
 import { registerIbTopology } from './ib-topology.js';
 import { action, printJson } from './util.js';
 
@@ -24,6 +25,7 @@ export function registerIb(program: Command): void {
     );
 
   registerIbQuery(ib);
+  registerIbTools(ib);
   registerIbDiscover(ib);
   registerIbTopology(ib, { live: liveSource() });
   registerIbExporter(ib, { live: liveSource() });

@@ -5,3 +5,4 @@ export * from './sa.js';
 export * from './resolve.js';
 export * from './portstate.js';
 export { gidText, parseGid } from './common.js';
+export * from './text.js';

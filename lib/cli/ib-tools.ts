@@ -1,0 +1,464 @@
+/**
+ * infiniband-diags equivalents: `hpcnet ib sa|perf|sminfo|addr|route|trace|portstate|dump`.
+ * Flags as the diag tools: -C ca, -P port, -D directed route, -G port GUID,
+ * -t timeout, --node-name-map file; --json everywhere.
+ */
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { parseAddress, type Address } from '../ib/address.js';
+import { MGMT_CLASS } from '../ib/attributes.js';
+import type { Port } from '../ib/port.js';
+import * as q from '../ib/queries/index.js';
+import { parseNodeNameMap, type NodeNameMap } from '../ib/topology/nodenamemap.js';
+import { InvalidArgumentError } from '../errors.js';
+import { toJsonValue } from '../util/json.js';
+import { openPortFromFlags, portidText, withPortFlags, type PortFlags } from './ib-query.js';
+import { action, printJson } from './util.js';
+
+export interface ToolFlags extends PortFlags {
+  G?: boolean;
+  nodeNameMap?: string;
+}
+
+/** Add -D, -G and --node-name-map to the common flags. */
+export function withToolFlags(cmd: Command, opts: { directed?: boolean } = {}): Command {
+  withPortFlags(cmd);
+  if (opts.directed !== false) cmd.option('-D', 'the address is a directed route (0,1,3)');
+  return cmd.option('-G', 'the address is a port GUID (resolved through the SA)').option('--node-name-map <file>', 'node name map (opensm format)');
+}
+
+export function loadNameMap(o: ToolFlags): NodeNameMap | undefined {
+  if (!o.nodeNameMap) return undefined;
+  return parseNodeNameMap(readFileSync(o.nodeNameMap, 'utf8'), o.nodeNameMap);
+}
+
+function parseGuid(text: string): bigint {
+  if (!/^(0x)?[0-9a-f]{1,16}$/i.test(text.trim())) throw new InvalidArgumentError(`'${text}' is not a GUID (hex, up to 16 digits)`);
+  return BigInt(text.trim().startsWith('0x') || text.trim().startsWith('0X') ? text.trim() : '0x' + text.trim());
+}
+
+/** The destination the flags describe: -D route, -G GUID (SA lookup), else a LID. */
+export async function targetFromFlags(port: Port, text: string, o: ToolFlags, resolver?: q.Resolver): Promise<Address> {
+  if (o.D && o.G) throw new InvalidArgumentError('-D and -G cannot be combined');
+  if (o.G) return { lid: await (resolver ?? new q.Resolver(port)).guidToLid(parseGuid(text)) };
+  return parseAddress(text, { directed: !!o.D });
+}
+
+function parseNum(text: string | undefined, what: string, max: number): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0 || n > max) throw new InvalidArgumentError(`${what} '${text}' must be a whole number 0..${max}`);
+  return n;
+}
+
+const out = (s: string) => void process.stdout.write(s.endsWith('\n') ? s : s + '\n');
+const json = (v: unknown) => printJson(toJsonValue(v));
+const noRaw = <T extends object>(v: T) => ({ ...v, raw: undefined });
+
+// ---------------------------------------------------------------------------
+// saquery-like text
+
+const dots = (name: string, width: number) => `${name}`.padEnd(width, '.');
+function nodeRecordText(r: q.NodeRecord, map?: NodeNameMap): string {
+  const ni = r.nodeInfo;
+  const t = ni.nodeType === 'CA' ? 'Channel Adapter' : ni.nodeType;
+  const h = (n: number) => '0x' + n.toString(16).toUpperCase();
+  const g = (v: bigint) => '0x' + v.toString(16).padStart(16, '0');
+  const rows: Array<[string, string]> = [
+    ['lid', String(r.lid)],
+    ['reserved', '0x0'],
+    ['base_version', h(ni.baseVersion)],
+    ['class_version', h(ni.classVersion)],
+    ['node_type', t],
+    ['num_ports', String(ni.numPorts)],
+    ['sys_guid', g(ni.systemImageGuid)],
+    ['node_guid', g(ni.nodeGuid)],
+    ['port_guid', g(ni.portGuid)],
+    ['partition_cap', h(ni.partitionCap)],
+    ['device_id', h(ni.deviceId)],
+    ['revision', h(ni.revision)],
+    ['port_num', String(ni.localPort)],
+    ['vendor_id', h(ni.vendorId)],
+    ['NodeDescription', map?.get(ni.nodeGuid) ?? r.nodeDescription],
+  ];
+  return 'NodeRecord dump:\n' + rows.map(([k, v]) => `\t\t${dots(k, 24)}${v}`).join('\n');
+}
+function linkRecordText(r: q.LinkRecord): string {
+  return (
+    'LinkRecord dump:\n' +
+    ([
+      ['FromLID', r.fromLid],
+      ['FromPort', r.fromPort],
+      ['ToPort', r.toPort],
+      ['ToLID', r.toLid],
+    ] as Array<[string, number]>)
+      .map(([k, v]) => `\t\t${dots(k, 27)}${v}`)
+      .join('\n')
+  );
+}
+function smInfoRecordText(r: q.SmInfoRecord): string {
+  const g = (v: bigint) => '0x' + v.toString(16).padStart(16, '0');
+  return [
+    'SMInfoRecord dump:',
+    '\t\tRID',
+    `\t\t${dots('LID', 22)}${r.lid}`,
+    '\t\tSMInfo dump:',
+    `\t\t${dots('GUID', 22)}${g(r.smInfo.guid)}`,
+    `\t\t${dots('SM_Key', 22)}${g(r.smInfo.smKey)}`,
+    `\t\t${dots('ActCount', 22)}${r.smInfo.actCount}`,
+    `\t\t${dots('Priority', 22)}${r.smInfo.priority}`,
+    `\t\t${dots('SMState', 22)}${r.smInfo.stateCode}`,
+  ].join('\n');
+}
+function pathRecordText(r: q.PathRecord): string {
+  const h = (n: number) => '0x' + n.toString(16).toUpperCase();
+  const rows: Array<[string, string]> = [
+    ['service_id', '0x' + r.serviceId.toString(16).padStart(16, '0')],
+    ['dgid', r.dgid],
+    ['sgid', r.sgid],
+    ['dlid', String(r.dlid)],
+    ['slid', String(r.slid)],
+    ['hop_flow_raw', h(r.raw.hopFlow)],
+    ['tclass', h(r.tclass)],
+    ['num_path_revers', h(r.raw.numPathRevers)],
+    ['pkey', h(r.pkey)],
+    ['qos_class', h(r.qosClass)],
+    ['sl', h(r.sl)],
+    ['mtu', h(r.raw.mtu)],
+    ['rate', h(r.raw.rate)],
+    ['pkt_life', h(r.raw.pktLife)],
+    ['preference', h(r.preference)],
+  ];
+  return 'PathRecord dump:\n' + rows.map(([k, v]) => `\t\t${dots(k, 24)}${v}`).join('\n');
+}
+function genericText(name: string, rec: object): string {
+  const v = toJsonValue(rec) as Record<string, unknown>;
+  return `${name} dump:\n` + Object.entries(v).map(([k, x]) => `\t\t${dots(k, 24)}${typeof x === 'object' ? JSON.stringify(x) : String(x)}`).join('\n');
+}
+
+const SA_NAMES: Record<string, q.SaRecordName> = {
+  nr: 'NodeRecord',
+  noderecord: 'NodeRecord',
+  pir: 'PortInfoRecord',
+  portinforecord: 'PortInfoRecord',
+  lr: 'LinkRecord',
+  linkrecord: 'LinkRecord',
+  pr: 'PathRecord',
+  pathrecord: 'PathRecord',
+  smir: 'SMInfoRecord',
+  sminforecord: 'SMInfoRecord',
+  mcmr: 'MCMemberRecord',
+  mcmemberrecord: 'MCMemberRecord',
+  sr: 'ServiceRecord',
+  servicerecord: 'ServiceRecord',
+  gir: 'GUIDInfoRecord',
+  guidinforecord: 'GUIDInfoRecord',
+};
+
+interface SaFlags extends ToolFlags {
+  lid?: string;
+  guid?: string;
+  desc?: string;
+  port?: string;
+  toLid?: string;
+  toPort?: string;
+  slid?: string;
+  dlid?: string;
+  sgid?: string;
+  dgid?: string;
+  mlid?: string;
+  mgid?: string;
+  block?: string;
+}
+
+async function runSa(port: Port, name: q.SaRecordName, key: string | undefined, o: SaFlags): Promise<{ records: object[]; truncated: boolean; text: string[] }> {
+  const map = loadNameMap(o);
+  const lid = parseNum(o.lid ?? (key !== undefined && /^(0x)?[0-9a-f]+$/i.test(key) && !o.guid ? String(Number(key)) : undefined), '--lid', 0xffff);
+  const portNum = parseNum(o.port, '--port', 255);
+  switch (name) {
+    case 'NodeRecord': {
+      const guid = o.guid ? parseGuid(o.guid) : undefined;
+      const desc = o.desc ?? (key !== undefined && lid === undefined ? key : undefined);
+      let r = await q.nodeRecords(port, { ...(lid !== undefined ? { lid } : {}), ...(desc !== undefined ? { nodeDescription: desc } : {}), ...(guid !== undefined ? { portGuid: guid } : {}) });
+      if (guid !== undefined && r.records.length === 0) r = await q.nodeRecords(port, { nodeGuid: guid });
+      return { records: r.records, truncated: r.truncated, text: r.records.map((x) => nodeRecordText(x, map)) };
+    }
+    case 'PortInfoRecord': {
+      const r = await q.portInfoRecords(port, { ...(lid !== undefined ? { lid } : {}), ...(portNum !== undefined ? { portNum } : {}) });
+      return {
+        records: r.records.map((x) => ({ ...x, portInfo: noRaw(x.portInfo) })),
+        truncated: r.truncated,
+        text: r.records.map((x) => `PortInfoRecord dump:\n\tRID\n\t\tEndPortLid..............${x.lid}\n\t\tPortNum.................${x.portNum}\n\t\tOptions.................0x${x.options.toString(16)}\n\tPortInfo dump:\n` + q.portInfoLines(x.portInfo)),
+      };
+    }
+    case 'LinkRecord': {
+      const toLid = parseNum(o.toLid, '--to-lid', 0xffff);
+      const toPort = parseNum(o.toPort, '--to-port', 255);
+      const r = await q.linkRecords(port, { ...(lid !== undefined ? { fromLid: lid } : {}), ...(portNum !== undefined ? { fromPort: portNum } : {}), ...(toLid !== undefined ? { toLid } : {}), ...(toPort !== undefined ? { toPort } : {}) });
+      return { records: r.records, truncated: r.truncated, text: r.records.map(linkRecordText) };
+    }
+    case 'PathRecord': {
+      const slid = parseNum(o.slid, '--slid', 0xffff);
+      const dlid = parseNum(o.dlid, '--dlid', 0xffff);
+      const r = await q.pathRecords(port, { ...(slid !== undefined ? { slid } : {}), ...(dlid !== undefined ? { dlid } : {}), ...(o.sgid ? { sgid: o.sgid } : {}), ...(o.dgid ? { dgid: o.dgid } : {}) });
+      return { records: r.records.map((x) => noRaw(x)), truncated: r.truncated, text: r.records.map(pathRecordText) };
+    }
+    case 'SMInfoRecord': {
+      const r = await q.smInfoRecords(port, lid !== undefined ? { lid } : {});
+      return { records: r.records, truncated: r.truncated, text: r.records.map(smInfoRecordText) };
+    }
+    case 'MCMemberRecord': {
+      const mlid = parseNum(o.mlid, '--mlid', 0xffff);
+      const r = await q.mcMemberRecords(port, { ...(mlid !== undefined ? { mlid } : {}), ...(o.mgid ? { mgid: o.mgid } : {}) });
+      return { records: r.records, truncated: r.truncated, text: r.records.map((x) => genericText('MCMember Record', x)) };
+    }
+    case 'ServiceRecord': {
+      const r = await q.serviceRecords(port, {});
+      return { records: r.records, truncated: r.truncated, text: r.records.map((x) => genericText('ServiceRecord', x)) };
+    }
+    case 'GUIDInfoRecord': {
+      const blockNum = parseNum(o.block, '--block', 255);
+      const r = await q.guidInfoRecords(port, { ...(lid !== undefined ? { lid } : {}), ...(blockNum !== undefined ? { blockNum } : {}) });
+      return { records: r.records, truncated: r.truncated, text: r.records.map((x) => genericText('GUIDInfoRecord', x)) };
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+
+export function registerIbTools(ib: Command): void {
+  // sa
+  withToolFlags(
+    ib
+      .command('sa')
+      .description('SA records, like saquery: NodeRecord (NR), PortInfoRecord (PIR), LinkRecord (LR), PathRecord (PR), SMInfoRecord (SMIR), MCMemberRecord (MCMR), ServiceRecord (SR), GUIDInfoRecord (GIR)')
+      .argument('[record]', 'record name or alias (default NR)', 'NR')
+      .argument('[key]', 'LID, or for NR a node description')
+      .option('--lid <lid>', 'LID (NR, PIR, SMIR, GIR) or from-LID (LR)')
+      .option('--guid <guid>', 'port or node GUID (NR)')
+      .option('--desc <text>', 'node description (NR)')
+      .option('--port <n>', 'port number (PIR) or from-port (LR)')
+      .option('--to-lid <lid>', 'to-LID (LR)')
+      .option('--to-port <n>', 'to-port (LR)')
+      .option('--slid <lid>', 'source LID (PR)')
+      .option('--dlid <lid>', 'destination LID (PR)')
+      .option('--sgid <gid>', 'source GID (PR)')
+      .option('--dgid <gid>', 'destination GID (PR)')
+      .option('--mlid <lid>', 'multicast LID (MCMR)')
+      .option('--mgid <gid>', 'multicast GID (MCMR)')
+      .option('--block <n>', 'block number (GIR)'),
+    { directed: false },
+  ).action(
+    action(async (record: string, key: string | undefined, o: SaFlags) => {
+      const name = SA_NAMES[record.toLowerCase()];
+      if (!name) throw new InvalidArgumentError(`unknown SA record '${record}' (one of ${Object.keys(SA_NAMES).join(', ')})`);
+      await using port = await openPortFromFlags(o);
+      const r = await runSa(port, name, key, o);
+      if (o.json) return json({ record: name, truncated: r.truncated, records: r.records });
+      if (r.truncated) process.stderr.write(`hpcnet: warning: the SA reply was cut short (no RMPP on this transport): ${r.records.length} complete record(s) shown\n`);
+      if (r.text.length) out(r.text.join('\n'));
+    }),
+  );
+
+  // perf
+  withToolFlags(
+    ib
+      .command('perf')
+      .description('PMA counters, like perfquery (default: the local port)')
+      .argument('[address]', 'LID (or GUID with -G); default: the local port')
+      .argument('[port]', 'port number (255: all ports)')
+      .option('-x, --extended', 'PortCountersExtended (64-bit)')
+      .option('-a, --all-ports', 'all ports: AllPortSelect where supported, else the sum over the ports')
+      .option('--reset', 'reset the counters after reading (a write: needs --write)')
+      .option('--mask <mask>', 'counter select mask for --reset (default all)')
+      .option('--write', 'allow writes (counter reset)'),
+    { directed: false },
+  ).action(
+    action(async (addrText: string | undefined, portText: string | undefined, o: ToolFlags & { extended?: boolean; allPorts?: boolean; reset?: boolean; mask?: string; write?: boolean }) => {
+      await using port = await openPortFromFlags(o, { allowWrites: !!o.write });
+      const addr: Address = addrText === undefined ? { lid: port.lid } : await targetFromFlags(port, addrText, o);
+      const pn = parseNum(portText, 'port', 255) ?? (addrText === undefined ? port.portNum : 1);
+      const mask = o.mask !== undefined ? parseNum(o.mask, '--mask', 0xffff) : undefined;
+      if (o.reset && !o.write) {
+        // Refuse before sending anything.
+        const { WriteNotAllowedError } = await import('../ib/errors.js');
+        throw new WriteNotAllowedError('perf --reset (PortCounters Set)');
+      }
+      const cpi = await q.pmaClassPortInfo(port, addr);
+      const where = portidText(addr, port.lid);
+      const all = o.allPorts || pn === 255;
+      let result: { portSelect: number; allPortSelect?: boolean; counters: q.PortCounters | q.PortCountersExtended };
+      if (all) {
+        const ag = o.extended ? await q.aggregateCounters(port, addr, { extended: true, classPortInfo: cpi }) : await q.aggregateCounters(port, addr, { classPortInfo: cpi });
+        result = { portSelect: 255, allPortSelect: ag.allPortSelect, counters: ag.counters };
+      } else {
+        result = { portSelect: pn, counters: o.extended ? await q.portCountersExtended(port, addr, pn) : await q.portCounters(port, addr, pn) };
+      }
+      if (o.reset) {
+        const ports = all && !cpi.allPortSelect ? Array.from({ length: (await port.nodeInfo(addr)).numPorts }, (_, i) => i + 1) : [result.portSelect];
+        for (const p of ports) await q.resetCounters(port, addr, p, { ...(o.extended ? { extended: true } : {}), ...(mask !== undefined ? { mask } : {}) });
+      }
+      if (o.json) return json({ lid: addr.lid, portSelect: result.portSelect, ...(all ? { allPortSelect: result.allPortSelect } : {}), capabilityMask: cpi.capabilityMask, extended: !!o.extended, counters: noRaw(result.counters), reset: !!o.reset });
+      out(
+        o.extended
+          ? q.portCountersExtendedText(result.counters as q.PortCountersExtended, where, result.portSelect, cpi)
+          : q.portCountersText(result.counters as q.PortCounters, where, result.portSelect, cpi.capabilityMask),
+      );
+    }),
+  );
+
+  // sminfo
+  withToolFlags(ib.command('sminfo').description('SMInfo of the master SM, like sminfo').argument('[address]', 'SM LID (default: the SM LID of the local port)')).action(
+    action(async (addrText: string | undefined, o: ToolFlags) => {
+      await using port = await openPortFromFlags(o);
+      const addr = addrText === undefined ? undefined : await targetFromFlags(port, addrText, o);
+      const s = await q.smInfo(port, addr);
+      if (o.json) return json({ smLid: s.smLid, guid: s.guid, smKey: s.smKey, actCount: s.actCount, priority: s.priority, state: s.state, stateCode: s.stateCode });
+      out(q.smInfoText(s));
+    }),
+  );
+
+  // addr
+  withToolFlags(
+    ib
+      .command('addr')
+      .description('GID and LID range of a port, like ibaddr')
+      .argument('[address]', 'LID, -D route or -G GUID (default: the local port)')
+      .option('-g, --gid-show', 'GID only')
+      .option('-l, --lid-show', 'LID range only')
+      .option('-L, --lid-show-decimal', 'LID range only, decimal'),
+  ).action(
+    action(async (addrText: string | undefined, o: ToolFlags & { gidShow?: boolean; lidShow?: boolean; lidShowDecimal?: boolean }) => {
+      await using port = await openPortFromFlags(o);
+      const addr: Address = addrText === undefined ? { path: [] } : await targetFromFlags(port, addrText, o);
+      const ni = await port.nodeInfo(addr);
+      const pi = await port.portInfo(addr, 0);
+      const gid = q.gidText(pi.gidPrefix, ni.portGuid);
+      const start = pi.lid;
+      const end = pi.lid + (1 << pi.lmc) - 1;
+      if (o.json) return json({ gid, gidPrefix: pi.gidPrefix, portGuid: ni.portGuid, lidStart: start, lidEnd: end, lmc: pi.lmc });
+      const lids = o.lidShowDecimal ? `LID start ${start} end ${end}` : `LID start 0x${start.toString(16)} end 0x${end.toString(16)}`;
+      if (o.gidShow && !(o.lidShow || o.lidShowDecimal)) return out(`GID ${gid} `);
+      if ((o.lidShow || o.lidShowDecimal) && !o.gidShow) return out(lids);
+      out(`GID ${gid} ${lids}`);
+    }),
+  );
+
+  // route
+  withToolFlags(
+    ib
+      .command('route')
+      .description("a switch's forwarding table, like ibroute")
+      .argument('<switch-address>', 'switch LID, -D route or -G GUID')
+      .option('-n, --no-dests', 'do not look up what each LID reaches')
+      .option('-M, --multicast', 'the multicast forwarding table'),
+  ).action(
+    action(async (addrText: string, o: ToolFlags & { dests?: boolean; multicast?: boolean }) => {
+      await using port = await openPortFromFlags(o);
+      const addr = await targetFromFlags(port, addrText, o);
+      const map = loadNameMap(o);
+      const where = portidText(addr, port.lid);
+      if (o.multicast) {
+        const [mft, ni, desc] = await Promise.all([q.multicastForwardingTable(port, addr), port.nodeInfo(addr), port.nodeDescription(addr)]);
+        if (o.json) return json(mft);
+        const lines = [
+          `Multicast mlids [0xc000-0x${(0xc000 + (await port.switchInfo(addr)).multicastFdbCap - 1).toString(16)}] of switch ${where} guid 0x${ni.nodeGuid.toString(16).padStart(16, '0')} (${map?.get(ni.nodeGuid) ?? desc}):`,
+          '     Ports: ' + Array.from({ length: mft.numPorts + 1 }, (_, i) => i).join(' ') + ' ',
+          ' MLid',
+          ...mft.entries.map((e) => '0x' + e.mlid.toString(16) + '      ' + Array.from({ length: mft.numPorts + 1 }, (_, i) => (e.ports.includes(i) ? 'x' : ' ')).join(' ')),
+          `${mft.entries.length} valid mlids dumped `,
+        ];
+        return out(lines.join('\n'));
+      }
+      const d = await q.routeDump(port, addr, { resolve: o.dests !== false });
+      if (o.json) return json({ switchGuid: d.switchGuid, switchDescription: d.switchDescription, linearFdbTop: d.lft.top, entries: d.entries });
+      out(q.routeText(d, where, map));
+    }),
+  );
+
+  // trace
+  withToolFlags(
+    ib
+      .command('trace')
+      .description('hop-by-hop path between two ports through the forwarding tables, like ibtracert')
+      .argument('<src>', 'source LID (or GUID with -G)')
+      .argument('<dst>', 'destination LID (or GUID with -G)'),
+    { directed: false },
+  ).action(
+    action(async (srcText: string, dstText: string, o: ToolFlags) => {
+      await using port = await openPortFromFlags(o);
+      const r = new q.Resolver(port);
+      const src = await targetFromFlags(port, srcText, o, r);
+      const dst = await targetFromFlags(port, dstText, o, r);
+      const t = await q.trace(port, src.lid!, dst.lid!);
+      if (o.json) return json(t);
+      out(q.traceText(t, loadNameMap(o)));
+    }),
+  );
+
+  // portstate
+  withToolFlags(
+    ib
+      .command('portstate')
+      .description('query or change a port (enable, disable, reset, speed/width enabled), like ibportstate; changes need --write')
+      .argument('<address>', 'LID, -D route or -G GUID')
+      .argument('<port>', 'port number')
+      .argument('[op]', 'query | enable | disable | reset | down | arm | active', 'query')
+      .option('--speed <bits>', 'LinkSpeedEnabled (1 SDR, 2 DDR, 4 QDR, 15 all)')
+      .option('--espeed <bits>', 'LinkSpeedExtEnabled (1 FDR, 2 EDR, 4 HDR, 8 NDR, 16 XDR, 31 all)')
+      .option('--width <bits>', 'LinkWidthEnabled (1 1X, 2 4X, 4 8X, 8 12X, 16 2X, 255 all)')
+      .option('--write', 'allow the change'),
+  ).action(
+    action(async (addrText: string, portText: string, opText: string, o: ToolFlags & { speed?: string; espeed?: string; width?: string; write?: boolean }) => {
+      const pn = parseNum(portText, 'port', 254)!;
+      const op = opText.toLowerCase();
+      const ops = ['query', 'enable', 'disable', 'reset', 'down', 'arm', 'active'];
+      if (!ops.includes(op)) throw new InvalidArgumentError(`unknown operation '${opText}' (one of ${ops.join(', ')})`);
+      const speed = parseNum(o.speed, '--speed', 15);
+      const espeed = parseNum(o.espeed, '--espeed', 31);
+      const width = parseNum(o.width, '--width', 255);
+      const change = op !== 'query' || speed !== undefined || espeed !== undefined || width !== undefined;
+      await using port = await openPortFromFlags(o, { allowWrites: !!o.write });
+      const addr = await targetFromFlags(port, addrText, o);
+      const where = portidText(addr, port.lid);
+      if (!change) {
+        const pi = await port.portInfo(addr, pn);
+        if (o.json) return json({ port: pn, portInfo: noRaw(pi) });
+        return out(`# Port info: ${where} port ${pn}\n` + q.portStateLines(pi));
+      }
+      const r = await q.setPortState(port, addr, pn, {
+        ...(op !== 'query' ? { op: op as q.PortOperation } : {}),
+        ...(speed !== undefined ? { speed } : {}),
+        ...(espeed !== undefined ? { espeed } : {}),
+        ...(width !== undefined ? { width } : {}),
+      });
+      if (o.json) return json({ port: pn, op, before: noRaw(r.before), after: noRaw(r.after) });
+      out(`Initial PortInfo:\n# Port info: ${where} port ${pn}\n${q.portStateLines(r.before)}\n\nAfter PortInfo set:\n# Port info: ${where} port ${pn}\n${q.portStateLines(r.after)}`);
+    }),
+  );
+
+  // dump
+  withToolFlags(
+    ib
+      .command('dump')
+      .description('raw SMP Get of any attribute, payload as hex, like smpdump')
+      .argument('<attr-id>', 'attribute ID (decimal or 0x hex)')
+      .argument('<address>', 'LID or -D route')
+      .argument('[attr-mod]', 'attribute modifier', '0')
+      .option('-s, --string', 'print the payload as a string'),
+  ).action(
+    action(async (attrText: string, addrText: string, modText: string, o: ToolFlags & { string?: boolean }) => {
+      const attrId = Number(attrText);
+      if (!Number.isInteger(attrId) || attrId < 0 || attrId > 0xffff) throw new InvalidArgumentError(`attribute ID '${attrText}' must be 0..0xffff`);
+      const attrMod = Number(modText);
+      if (!Number.isInteger(attrMod) || attrMod < 0 || attrMod > 0xffffffff) throw new InvalidArgumentError(`attribute modifier '${modText}' must be 0..0xffffffff`);
+      await using port = await openPortFromFlags(o);
+      const addr = await targetFromFlags(port, addrText, o);
+      const res = await port.mad({ mgmtClass: MGMT_CLASS.SMI, method: 1, attrId, attrMod, addr });
+      const data = res.data.subarray(0, 64);
+      if (o.json) return json({ attrId, attrMod, status: res.status, data: data.toString('hex') });
+      if (o.string) return out(data.toString('utf8').replace(/\0.*$/s, ''));
+      out(q.hexDump(data) + (addr.path ? `\nSMP status: 0x${res.mad.readUInt16BE(4).toString(16).padStart(4, '0')}` : ''));
+    }),
+  );
+}
