@@ -83,12 +83,26 @@ class NativeMadTransport implements MadTransport {
     this.info = { ca: i.ca, port: i.port, baseLid: i.baseLid, smLid: i.smLid, lmc: i.lmc, portGuid: i.portGuid, window: i.window, perDestination: i.perDestination };
   }
   send(req: MadWireRequest, onDone: (reply: MadRawReply) => void): number {
-    return this.port.send(req, (c) => {
-      const reply: MadRawReply = { outcome: OUTCOMES[c.outcome] ?? 'error', attempts: c.attempts };
-      if (c.errno !== undefined) reply.errno = c.errno;
-      if (c.mad) reply.mad = c.mad;
-      onDone(reply);
-    });
+    return this.port.send(
+      req.mgmtClass,
+      req.method,
+      req.attrId,
+      req.attrMod,
+      req.lid,
+      req.path ?? null,
+      req.drSlid ?? 0xffff,
+      req.data ?? null,
+      req.componentMask ?? null,
+      req.timeoutMs,
+      req.retries,
+      req.dest,
+      (outcome, attempts, errno, mad) => {
+        const reply: MadRawReply = { outcome: OUTCOMES[outcome] ?? 'error', attempts };
+        if (errno) reply.errno = errno;
+        if (mad) reply.mad = mad;
+        onDone(reply);
+      },
+    );
   }
   cancel(id: number): void {
     this.port.cancel(id);

@@ -24,15 +24,26 @@ export interface FieldDef {
   bits: number;
 }
 
-const cache = new Map<string, { defs: FieldDef[]; ids: number[] }>();
+interface Group {
+  defs: FieldDef[];
+  ids: number[];
+  /** Fields wider than 64 bits (strings, GIDs): decoded as bytes. */
+  wide: FieldDef[];
+  wideIds: number[];
+  /** Reused output of decodeFieldsInto: (low, high) 32-bit words per field. */
+  words: Uint32Array;
+}
 
-function groupOf(group: FieldGroupName): { defs: FieldDef[]; ids: number[] } {
+const cache = new Map<string, Group>();
+
+function groupOf(group: FieldGroupName): Group {
   let g = cache.get(group);
   if (!g) {
     const raw = loadIbNative().fieldGroups[group];
     if (!raw) throw new Error(`no libibmad field group ${group}`);
     const defs = raw.map(([id, name, bits]) => ({ id, name, bits }));
-    g = { defs, ids: defs.map((d) => d.id) };
+    const wide = defs.filter((d) => d.bits > 64);
+    g = { defs, ids: defs.map((d) => d.id), wide, wideIds: wide.map((d) => d.id), words: new Uint32Array(defs.length * 2) };
     cache.set(group, g);
   }
   return g;
@@ -44,10 +55,20 @@ export function fieldGroup(group: FieldGroupName): FieldDef[] {
 
 /** Decode every field of a group from `buf` at `offset` (attribute data start). */
 export function decodeGroup(group: FieldGroupName, buf: Buffer, offset = 0): FieldRecord {
-  const { defs, ids } = groupOf(group);
-  const values = loadIbNative().decodeFields(buf, offset, ids);
+  const g = groupOf(group);
+  const native = loadIbNative();
+  native.decodeFieldsInto(buf, offset, g.ids, g.words);
   const out: FieldRecord = {};
-  for (let i = 0; i < defs.length; i++) out[defs[i]!.name] = values[i]!;
+  const w = g.words;
+  for (let i = 0; i < g.defs.length; i++) {
+    const d = g.defs[i]!;
+    if (d.bits <= 32) out[d.name] = w[2 * i]!;
+    else if (d.bits <= 64) out[d.name] = (BigInt(w[2 * i + 1]!) << 32n) | BigInt(w[2 * i]!);
+  }
+  if (g.wide.length > 0) {
+    const values = native.decodeFields(buf, offset, g.wideIds);
+    g.wide.forEach((d, i) => (out[d.name] = values[i]!));
+  }
   return out;
 }
 

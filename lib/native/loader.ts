@@ -15,16 +15,22 @@ interface Unavailable {
   missing: string;
 }
 
-export interface NativeMadCompletion {
-  /** 0 ok, 1 timeout, 2 error, 4 closed */
-  outcome: number;
-  attempts: number;
-  errno?: number;
-  mad?: Buffer;
-}
-
 export interface NativeMadPort {
-  send(req: object, cb: (c: NativeMadCompletion) => void): number;
+  send(
+    mgmtClass: number,
+    method: number,
+    attrId: number,
+    attrMod: number,
+    lid: number,
+    path: number[] | null,
+    drSlid: number,
+    data: Buffer | null,
+    componentMask: bigint | null,
+    timeoutMs: number,
+    retries: number,
+    dest: string,
+    cb: (outcome: number, attempts: number, errno: number, mad: Buffer | undefined) => void,
+  ): number;
   cancel(id: number): void;
   close(): void;
   info(): { ca: string; port: number; baseLid: number; lmc: number; smLid: number; state: number; portGuid: bigint; window: number; perDestination: number };
@@ -41,6 +47,7 @@ export interface IbNative {
   /** libibmad field groups: [field enum, libibmad name, bit width]. */
   fieldGroups: Record<string, Array<[number, string, number]>>;
   decodeFields(buf: Buffer, offset: number, fields: number[]): Array<number | bigint | Buffer>;
+  decodeFieldsInto(buf: Buffer, offset: number, fields: number[], out: Uint32Array): void;
   encodeFields(buf: Buffer, offset: number, fields: number[], values: Array<number | bigint>): void;
   dumpField(field: number, value: number | bigint | Buffer): string;
 }

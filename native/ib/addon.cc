@@ -39,6 +39,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("openPort", Napi::Function::New(env, OpenPort, "openPort"));
   exports.Set("decodeFields", Napi::Function::New(env, DecodeFields, "decodeFields"));
   exports.Set("encodeFields", Napi::Function::New(env, EncodeFields, "encodeFields"));
+  exports.Set("decodeFieldsInto", Napi::Function::New(env, DecodeFieldsInto, "decodeFieldsInto"));
   exports.Set("dumpField", Napi::Function::New(env, DumpField, "dumpField"));
   exports.Set("fieldGroups", FieldGroups(env));
   exports.Set("MadPort", ctor);

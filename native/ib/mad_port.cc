@@ -200,27 +200,24 @@ Napi::Value MadPort::Stats(const Napi::CallbackInfo& info) {
   return o;
 }
 
-static uint32_t GetU32(Napi::Object o, const char* key, uint32_t def) {
-  Napi::Value v = o.Get(key);
-  return v.IsNumber() ? v.As<Napi::Number>().Uint32Value() : def;
-}
-
-// send(req, callback) -> id. req: { mgmtClass, method, attrId, attrMod, lid,
-// path?: number[], drSlid?, drDlid?, data?: Buffer, dataOffset?, componentMask?: bigint,
-// mkey?: bigint, sl?, pkeyIndex?, timeoutMs, retries, dest }. Validation of
-// addresses happens in TypeScript; this re-checks what could corrupt memory.
+// send(mgmtClass, method, attrId, attrMod, lid, path|null, drSlid, data|null,
+//      componentMask|null, timeoutMs, retries, dest, callback) -> id
+// Positional arguments: this is the per-MAD hot path. Addresses were
+// validated in TypeScript; this re-checks what could corrupt memory.
+// callback(outcome, attempts, errno, mad|undefined)
 Napi::Value MadPort::Send(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (closed_) {
     Napi::Error::New(env, "port closed").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  if (info.Length() < 2 || !info[0].IsObject() || !info[1].IsFunction()) {
-    Napi::TypeError::New(env, "send(request, callback)").ThrowAsJavaScriptException();
+  if (info.Length() < 13 || !info[12].IsFunction() || !info[0].IsNumber()) {
+    Napi::TypeError::New(env, "send(mgmtClass, method, attrId, attrMod, lid, path, drSlid, data, mask, timeoutMs, retries, dest, cb)")
+        .ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  Napi::Object req = info[0].As<Napi::Object>();
-  int mgmtClass = static_cast<int>(GetU32(req, "mgmtClass", 0));
+  auto u32 = [&](size_t i, uint32_t def) { return info[i].IsNumber() ? info[i].As<Napi::Number>().Uint32Value() : def; };
+  int mgmtClass = static_cast<int>(u32(0, 0));
   int slot = SlotOfClass(mgmtClass);
   if (slot < 0) {
     Napi::RangeError::New(env, "unsupported management class " + std::to_string(mgmtClass)).ThrowAsJavaScriptException();
@@ -228,14 +225,13 @@ Napi::Value MadPort::Send(const Napi::CallbackInfo& info) {
   }
   ib_rpc_t rpc{};
   rpc.mgtclass = mgmtClass;
-  rpc.method = static_cast<int>(GetU32(req, "method", IB_MAD_METHOD_GET));
-  rpc.attr.id = GetU32(req, "attrId", 0);
-  rpc.attr.mod = GetU32(req, "attrMod", 0);
+  rpc.method = static_cast<int>(u32(1, IB_MAD_METHOD_GET));
+  rpc.attr.id = u32(2, 0);
+  rpc.attr.mod = u32(3, 0);
   ib_portid_t dport{};
-  dport.lid = static_cast<int>(GetU32(req, "lid", 0));
-  Napi::Value pathV = req.Get("path");
-  if (pathV.IsArray()) {
-    Napi::Array path = pathV.As<Napi::Array>();
+  dport.lid = static_cast<int>(u32(4, 0));
+  if (info[5].IsArray()) {
+    Napi::Array path = info[5].As<Napi::Array>();
     if (path.Length() >= IB_SUBNET_PATH_HOPS_MAX) {
       Napi::RangeError::New(env, "directed route longer than 63 hops").ThrowAsJavaScriptException();
       return env.Undefined();
@@ -243,10 +239,11 @@ Napi::Value MadPort::Send(const Napi::CallbackInfo& info) {
     dport.drpath.cnt = static_cast<int>(path.Length());
     dport.drpath.p[0] = 0;
     for (uint32_t i = 0; i < path.Length(); i++) {
-      dport.drpath.p[i + 1] = static_cast<uint8_t>(path.Get(i).As<Napi::Number>().Uint32Value());
+      Napi::Value hop = path.Get(i);
+      dport.drpath.p[i + 1] = static_cast<uint8_t>(hop.IsNumber() ? hop.As<Napi::Number>().Uint32Value() : 0);
     }
-    dport.drpath.drslid = static_cast<int>(GetU32(req, "drSlid", 0xffff));
-    dport.drpath.drdlid = static_cast<int>(GetU32(req, "drDlid", 0xffff));
+    dport.drpath.drslid = static_cast<int>(u32(6, 0xffff));
+    dport.drpath.drdlid = 0xffff;
   } else if (slot == kSmiDr) {
     Napi::TypeError::New(env, "directed-route SMP without a path").ThrowAsJavaScriptException();
     return env.Undefined();
@@ -255,25 +252,16 @@ Napi::Value MadPort::Send(const Napi::CallbackInfo& info) {
   if (gs) {
     dport.qp = 1;
     dport.qkey = IB_DEFAULT_QP1_QKEY;
-    dport.sl = static_cast<int>(GetU32(req, "sl", 0));
-    dport.pkey_idx = static_cast<int>(GetU32(req, "pkeyIndex", 0));
   }
-  Napi::Value mask = req.Get("componentMask");
-  if (mask.IsBigInt()) {
+  if (info[8].IsBigInt()) {
     bool lossless;
-    rpc.mask = mask.As<Napi::BigInt>().Uint64Value(&lossless);
-  }
-  Napi::Value mkey = req.Get("mkey");
-  if (mkey.IsBigInt()) {
-    bool lossless;
-    rpc.mkey = mkey.As<Napi::BigInt>().Uint64Value(&lossless);
+    rpc.mask = info[8].As<Napi::BigInt>().Uint64Value(&lossless);
   }
   int dataOffs = slot == kSa ? IB_SA_DATA_OFFS : slot == kPma ? IB_PC_DATA_OFFS : IB_SMP_DATA_OFFS;
   int dataMax = IB_MAD_SIZE - dataOffs;
-  Napi::Value dataV = req.Get("data");
   std::vector<uint8_t> data;
-  if (dataV.IsBuffer()) {
-    auto buf = dataV.As<Napi::Buffer<uint8_t>>();
+  if (info[7].IsBuffer()) {
+    auto buf = info[7].As<Napi::Buffer<uint8_t>>();
     if (static_cast<int>(buf.Length()) > dataMax) {
       Napi::RangeError::New(env, "attribute data longer than " + std::to_string(dataMax) + " bytes").ThrowAsJavaScriptException();
       return env.Undefined();
@@ -290,10 +278,9 @@ Napi::Value MadPort::Send(const Napi::CallbackInfo& info) {
   if (nextId_ == 0) nextId_ = 1;
   r->slot = slot;
   r->tid = static_cast<uint32_t>(rpc.trid);
-  r->timeoutMs = static_cast<int>(std::clamp<uint32_t>(GetU32(req, "timeoutMs", 1000), 1, 600000));
-  r->retriesLeft = static_cast<int>(std::min<uint32_t>(GetU32(req, "retries", 3), 100));
-  Napi::Value dest = req.Get("dest");
-  r->dest = dest.IsString() ? dest.As<Napi::String>().Utf8Value() : std::string("lid:") + std::to_string(dport.lid);
+  r->timeoutMs = static_cast<int>(std::clamp<uint32_t>(u32(9, 1000), 1, 600000));
+  r->retriesLeft = static_cast<int>(std::min<uint32_t>(u32(10, 3), 100));
+  r->dest = info[11].IsString() ? info[11].As<Napi::String>().Utf8Value() : std::string("lid:") + std::to_string(dport.lid);
   r->packet.assign(umad_size() + IB_MAD_SIZE, 0);
   int len = mad_build_pkt(r->packet.data(), &rpc, &dport, nullptr, data.empty() ? nullptr : data.data());
   if (len < 0) {
@@ -303,7 +290,7 @@ Napi::Value MadPort::Send(const Napi::CallbackInfo& info) {
   }
   r->length = len;
   uint32_t id = r->id;
-  callbacks_.emplace(id, Napi::Persistent(info[1].As<Napi::Function>()));
+  callbacks_.emplace(id, Napi::Persistent(info[12].As<Napi::Function>()));
   if (!refd_) {
     tsfn_.Ref(env);
     Ref();  // keep this object alive while requests are outstanding
@@ -347,10 +334,7 @@ Napi::Value MadPort::Close(const Napi::CallbackInfo& info) {
   refd_ = false;
   Shutdown();
   for (auto& [id, cb] : pending) {
-    Napi::Object c = Napi::Object::New(env);
-    c.Set("outcome", static_cast<int>(Outcome::kClosed));
-    c.Set("attempts", 0);
-    cb.Call({c});
+    cb.Call({Napi::Number::New(env, static_cast<int>(Outcome::kClosed)), Napi::Number::New(env, 0), Napi::Number::New(env, 0), env.Undefined()});
   }
   if (wasRefd) Unref();
   return env.Undefined();
@@ -360,17 +344,27 @@ void MadPort::Deliver(Napi::Env env, std::vector<MadCompletion>* batch) {
   std::unique_ptr<std::vector<MadCompletion>> owned(batch);
   if (env == nullptr || closed_) return;
   Napi::HandleScope scope(env);
+  // One buffer for the whole batch, each reply a view into it: one external
+  // allocation per batch instead of one per MAD keeps the GC cheap.
+  size_t total = 0;
+  for (const MadCompletion& c : *owned) total += c.mad.size();
+  Napi::Buffer<uint8_t> all = Napi::Buffer<uint8_t>::New(env, std::max<size_t>(total, 1));
+  Napi::Function subarray = all.Get("subarray").As<Napi::Function>();
+  size_t at = 0;
   for (MadCompletion& c : *owned) {
+    size_t start = at;
+    if (!c.mad.empty()) {
+      memcpy(all.Data() + at, c.mad.data(), c.mad.size());
+      at += c.mad.size();
+    }
     auto it = callbacks_.find(c.id);
     if (it == callbacks_.end()) continue;  // cancelled
     Napi::FunctionReference cb = std::move(it->second);
     callbacks_.erase(it);
-    Napi::Object o = Napi::Object::New(env);
-    o.Set("outcome", static_cast<int>(c.outcome));
-    o.Set("attempts", c.attempts);
-    if (c.err) o.Set("errno", c.err);
-    if (c.outcome == Outcome::kOk) o.Set("mad", Napi::Buffer<uint8_t>::Copy(env, c.mad.data(), c.mad.size()));
-    cb.Call({o});
+    Napi::Value mad = c.outcome == Outcome::kOk
+                          ? subarray.Call(all, {Napi::Number::New(env, static_cast<double>(start)), Napi::Number::New(env, static_cast<double>(at))})
+                          : env.Undefined();
+    cb.Call({Napi::Number::New(env, static_cast<int>(c.outcome)), Napi::Number::New(env, c.attempts), Napi::Number::New(env, c.err), mad});
     if (closed_) return;  // a callback closed the port
   }
   if (callbacks_.empty() && refd_) {
@@ -779,6 +773,53 @@ Napi::Value DumpField(const Napi::CallbackInfo& info) {
   out[0] = 0;
   mad_dump_val(static_cast<MAD_FIELDS>(f), out, sizeof out, val);
   return Napi::String::New(env, out);
+}
+
+// decodeFieldsInto(buf, offset, fields: number[], out: Uint32Array): for each
+// field of at most 64 bits, writes its value as (low, high) 32-bit words at
+// out[2i], out[2i+1]; wider fields are left as zero (use decodeFields).
+// No JS value is created per field: the hot path of discovery.
+Napi::Value DecodeFieldsInto(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 4 || !info[0].IsBuffer() || !info[1].IsNumber() || !info[2].IsArray() || !info[3].IsTypedArray()) {
+    Napi::TypeError::New(env, "decodeFieldsInto(buffer, offset, fields, out)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  auto buf = info[0].As<Napi::Buffer<uint8_t>>();
+  int64_t offset = info[1].As<Napi::Number>().Int64Value();
+  Napi::Array fields = info[2].As<Napi::Array>();
+  Napi::TypedArray ta = info[3].As<Napi::TypedArray>();
+  if (ta.TypedArrayType() != napi_uint32_array || ta.ElementLength() < 2 * fields.Length()) {
+    Napi::TypeError::New(env, "decodeFieldsInto: out must be a Uint32Array of 2 words per field").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  if (offset < 0 || offset > static_cast<int64_t>(buf.Length())) {
+    Napi::RangeError::New(env, "decodeFields: offset outside the buffer").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  uint32_t* out = reinterpret_cast<uint32_t*>(static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset());
+  uint8_t padded[IB_MAD_SIZE * 2];
+  memset(padded, 0, sizeof padded);
+  size_t avail = std::min<size_t>(buf.Length() - offset, IB_MAD_SIZE);
+  memcpy(padded, buf.Data() + offset, avail);
+  uint32_t n = fields.Length();
+  for (uint32_t i = 0; i < n; i++) {
+    int f = fields.Get(i).As<Napi::Number>().Int32Value();
+    out[2 * i] = out[2 * i + 1] = 0;
+    if (f <= 0 || f >= IB_FIELD_LAST_) {
+      Napi::RangeError::New(env, "decodeFields: unknown field " + std::to_string(f)).ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    if (Meta(f).bits > 64) continue;
+    uint64_t v = 0;
+    uint8_t val[IB_MAD_SIZE];
+    memset(val, 0, 8);
+    mad_decode_field(padded, static_cast<MAD_FIELDS>(f), val);
+    memcpy(&v, val, Meta(f).bits <= 32 ? 4 : 8);
+    out[2 * i] = static_cast<uint32_t>(v);
+    out[2 * i + 1] = static_cast<uint32_t>(v >> 32);
+  }
+  return env.Undefined();
 }
 
 // encodeFields(buf, offset, fields: number[], values: Array<number|bigint>) writes in place.

@@ -129,6 +129,7 @@ Napi::Value FieldGroups(Napi::Env env);
 Napi::Value DecodeFields(const Napi::CallbackInfo& info);
 Napi::Value EncodeFields(const Napi::CallbackInfo& info);
 Napi::Value DumpField(const Napi::CallbackInfo& info);
+Napi::Value DecodeFieldsInto(const Napi::CallbackInfo& info);
 Napi::Value OpenPort(const Napi::CallbackInfo& info);
 
 }  // namespace hpcnet::ib
