@@ -10,9 +10,9 @@
 import { appendFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { lnetIoctl } from './ioctl.js';
+import { IOC, lnetIoctl } from './ioctl.js';
 import { E, Host, KErr, World, type FaultRule, type HostSpec, type LustreHold, type Release } from './kernel.js';
-import { netlinkSend } from './netlink.js';
+import { LNET_CMD, netlinkSend } from './netlink.js';
 import { nid2str, str2nid, net2str } from './nid.js';
 import { CAP, FrameReader, OP, encodeResponse, parseRequest } from './protocol.js';
 import { HostTree, initHostTree } from './tree.js';
@@ -103,6 +103,14 @@ function hostOf(name: unknown): Host {
   return h;
 }
 
+function validFaultOp(op: string): boolean {
+  if (['ioctl', 'netlink', 'ping', 'open', 'module-load', 'module-unload', 'param-write'].includes(op)) return true;
+  const m = /^(ioctl|netlink):(.+)$/.exec(op);
+  if (!m) return false;
+  if (m[1] === 'ioctl') return m[2]! in IOC || (/^\d+$/.test(m[2]!) && Number(m[2]) >= 30 && Number(m[2]) <= 112);
+  return m[2]! in LNET_CMD;
+}
+
 /** JSON control requests from the API and CLI. */
 async function control(req: Record<string, unknown>): Promise<unknown> {
   switch (req['cmd']) {
@@ -119,6 +127,11 @@ async function control(req: Record<string, unknown>): Promise<unknown> {
       const f: FaultRule & { host?: string } = { op: String(req['op']), count: Number(req['count'] ?? 1), errno: Number(req['errno']) };
       if (req['host'] !== undefined) f.host = hostOf(req['host']).name;
       if (!f.op || !Number.isInteger(f.count) || f.count < 1 || !Number.isInteger(f.errno) || f.errno <= 0) throw new Error('fault: need op, count >= 1 and a positive errno');
+      if (!validFaultOp(f.op)) {
+        throw new Error(
+          `fault: unknown operation kind '${f.op}' (ioctl, ioctl:<NAME> such as ioctl:${Object.keys(IOC)[2]}, ioctl:<nr>, netlink, netlink:<CMD> such as netlink:NETS, ping, open, module-load, module-unload, param-write)`,
+        );
+      }
       world.faults.push(f);
       return f;
     }

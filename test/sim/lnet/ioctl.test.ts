@@ -188,6 +188,7 @@ describe('LNet emulator: ioctl ABI, 2.16 personality', () => {
     assert.equal((await ioctl(emu, H, NR.GET_NUMA, v2(12))).rc, 0, 'other ioctls unaffected');
     assert.equal((await ioctl(emu, H, NR.GET_NI, v1({ count: 0 }))).errno, EIO);
     assert.equal((await ioctl(emu, H, NR.GET_NI, v1({ count: 0 }))).rc, 0, 'fault used up');
+    await assert.rejects(emu.injectFault({ op: 'ioctl:NO_SUCH' as 'ioctl', errno: EIO }), /unknown operation kind 'ioctl:NO_SUCH'/);
   });
 
   test('UNCONFIGURE returns EBUSY while Lustre holds LNet, 0 once released', async () => {
