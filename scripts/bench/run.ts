@@ -89,7 +89,66 @@ async function benchEngine(): Promise<void> {
   console.log('');
 }
 
-const benches: Record<string, () => Promise<void>> = { engine: benchEngine };
+/** Time a tool run under the simulator, best of `n`. */
+async function timeTool(sim: IbSim, cmd: string, argv: string[], n: number): Promise<{ ms: number; stdout: string }> {
+  let best = Infinity;
+  let stdout = '';
+  for (let i = 0; i < n; i++) {
+    const t0 = process.hrtime.bigint();
+    const r = await sim.exec(cmd, argv, { timeoutMs: 1_800_000 });
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    if (r.code !== 0 && !(cmd === 'ibqueryerrors' && r.code === 1)) throw new Error(`${cmd} ${argv.join(' ')} failed: ${r.stderr}`);
+    if (ms < best) {
+      best = ms;
+      stdout = r.stdout;
+    }
+  }
+  return { ms: best, stdout };
+}
+
+type DiscRow = { ms: number; mads: number; nodes: number; links: number; errors: number; sweepMs?: number; ports?: number; sweepMads?: number };
+
+/** Issue 5: discovery vs ibnetdiscover (default and -o 8) on a large fat tree. */
+async function benchDiscovery(): Promise<void> {
+  console.log('## Discovery');
+  const o = quick ? { leaves: 32, spines: 16, hostsPerLeaf: 32 } : { leaves: 128, spines: 64, hostsPerLeaf: 64 };
+  await withFabric({ ...o, speed: 'HDR' }, async (sim) => {
+    const runs = 3;
+    const ours = await runJson<DiscRow[]>(sim, client('discover'), [runs, 0]);
+    const best = ours.reduce((a, b) => (b.ms < a.ms ? b : a));
+    const def = await timeTool(sim, 'ibnetdiscover', ['-m'], runs);
+    const o8 = await timeTool(sim, 'ibnetdiscover', ['-m', '-o', '8'], runs);
+    const toolMads = Number(/Total MADs used: (\d+)/.exec(def.stdout)?.[1]);
+    console.log(`hpcnet discover (window 16, 2 per destination): ${best.ms.toFixed(0)} ms, ${best.mads} MADs, ${best.nodes} nodes, ${best.links} links, ${best.errors} errors (best of ${runs}; process start excluded)`);
+    console.log(`ibnetdiscover (-o 2, default):                   ${def.ms.toFixed(0)} ms, ${toolMads} MADs (best of ${runs}; whole process)`);
+    console.log(`ibnetdiscover -o 8:                              ${o8.ms.toFixed(0)} ms`);
+    console.log(`RATIO wall time hpcnet / ibnetdiscover default: ${(best.ms / def.ms).toFixed(2)}   (goal: <= 0.5)`);
+    console.log(`RATIO wall time hpcnet / ibnetdiscover -o 8:    ${(best.ms / o8.ms).toFixed(2)}   (goal: <= 1.0)`);
+    console.log(`RATIO MADs hpcnet / ibnetdiscover:              ${(best.mads / toolMads).toFixed(3)}   (goal: <= 1.0)`);
+  });
+  console.log('');
+}
+
+/** Issue 6: counter sweep vs ibqueryerrors. */
+async function benchSweep(): Promise<void> {
+  console.log('## Counter sweep');
+  const o = quick ? { leaves: 16, spines: 8, hostsPerLeaf: 16 } : { leaves: 64, spines: 32, hostsPerLeaf: 32 };
+  await withFabric(o, async (sim) => {
+    const runs = 3;
+    const ours = await runJson<DiscRow[]>(sim, client('discover'), [runs, 1]);
+    const best = ours.reduce((a, b) => (b.sweepMs! < a.sweepMs! ? b : a));
+    const bestTotal = Math.min(...ours.map((r) => r.ms + r.sweepMs!));
+    const iqe = await timeTool(sim, 'ibqueryerrors', [], runs);
+    console.log(`hpcnet counter sweep: ${best.sweepMs!.toFixed(0)} ms for ${best.ports} ports (${best.sweepMads} PMA MADs; ClassPortInfo, PortCounters, PortCountersExtended)`);
+    console.log(`hpcnet discovery + sweep: ${bestTotal.toFixed(0)} ms`);
+    console.log(`ibqueryerrors (discovery + PMA queries): ${iqe.ms.toFixed(0)} ms`);
+    console.log(`RATIO wall time, hpcnet sweep / ibqueryerrors:             ${(best.sweepMs! / iqe.ms).toFixed(2)}   (goal: <= 0.33)`);
+    console.log(`RATIO wall time, hpcnet discovery + sweep / ibqueryerrors: ${(bestTotal / iqe.ms).toFixed(2)}`);
+  });
+  console.log('');
+}
+
+const benches: Record<string, () => Promise<void>> = { engine: benchEngine, discovery: benchDiscovery, sweep: benchSweep };
 
 header();
 for (const [name, fn] of Object.entries(benches)) {
