@@ -73,6 +73,9 @@
 DECL_REAL(long, syscall, long, ...)
 DECL_REAL(int, ioctl, int, unsigned long, ...)
 DECL_REAL(int, close, int)
+DECL_REAL(int, dup, int)
+DECL_REAL(int, dup2, int, int)
+DECL_REAL(int, dup3, int, int, int)
 DECL_REAL(ssize_t, write, int, const void *, size_t)
 DECL_REAL(ssize_t, read, int, void *, size_t)
 DECL_REAL(int, socket, int, int, int)
@@ -1036,6 +1039,17 @@ EXPORT int close(int fd) {
     memset(f, 0, sizeof(*f));
   }
   return R(close)(fd);
+}
+
+/* dup2/dup3 onto one of our descriptors closes it; a dup's number is new to us. */
+EXPORT int dup(int fd) { return fd_forget(R(dup)(fd)); }
+EXPORT int dup2(int fd, int target) {
+  if (fd != target && fd_kind(target) != FD_NONE) close(target);
+  return fd_forget(R(dup2)(fd, target));
+}
+EXPORT int dup3(int fd, int target, int flags) {
+  if (fd != target && fd_kind(target) != FD_NONE) close(target);
+  return fd_forget(R(dup3)(fd, target, flags));
 }
 
 EXPORT int ioctl(int fd, unsigned long req, ...) {
