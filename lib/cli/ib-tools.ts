@@ -128,6 +128,7 @@ function pathRecordText(r: q.PathRecord): string {
     ['rate', h(r.raw.rate)],
     ['pkt_life', h(r.raw.pktLife)],
     ['preference', h(r.preference)],
+    ['resv2', '0x' + r.reserved2.toString(16).toUpperCase().padStart(12, '0')],
   ];
   return 'PathRecord dump:\n' + rows.map(([k, v]) => `\t\t${dots(k, 24)}${v}`).join('\n');
 }

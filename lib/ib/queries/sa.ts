@@ -135,7 +135,7 @@ const RECORD_KEYS = {
   /** SMInfoRecord (15.2.5.12): LID, reserved, then SMInfo. */
   SMInfoRecord: { lid: 0, smInfo: 4 },
   /** PathRecord (15.2.5.16) bytes libibmad has no field for. */
-  PathRecord: { serviceId: 0, flowHop: 44, tclass: 48, revNumb: 49, pkey: 50, qosSl: 52, mtu: 54, rate: 55, pktLife: 56, preference: 57 },
+  PathRecord: { serviceId: 0, flowHop: 44, tclass: 48, revNumb: 49, pkey: 50, qosSl: 52, mtu: 54, rate: 55, pktLife: 56, preference: 57, reserved2: 58 },
 } as const;
 
 const u16 = (b: Buffer, o: number) => (o + 2 <= b.length ? b.readUInt16BE(o) : 0);
@@ -209,6 +209,8 @@ export interface PathRecord {
   pktLifeSelector: number;
   pktLife: number;
   preference: number;
+  /** The 48 reserved bits at the end of the record. */
+  reserved2: bigint;
   /** The raw bytes saquery prints as hop_flow_raw, num_path_revers, mtu, rate, pkt_life. */
   raw: { hopFlow: number; numPathRevers: number; mtu: number; rate: number; pktLife: number };
 }
@@ -243,6 +245,7 @@ export function pathRecordFrom(rec: Buffer): PathRecord {
     pktLifeSelector: life >> 6,
     pktLife: life & 0x3f,
     preference: u8(rec, k.preference),
+    reserved2: rec.length >= k.reserved2 + 6 ? BigInt('0x' + rec.subarray(k.reserved2, k.reserved2 + 6).toString('hex')) : 0n,
     raw: { hopFlow, numPathRevers: rn, mtu, rate, pktLife: life },
   };
 }

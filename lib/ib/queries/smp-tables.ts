@@ -105,7 +105,7 @@ export async function pkeyTable(port: Port, addr: Address, portNum = 0, opts: Qu
   let cap = ni.partitionCap;
   if (ni.nodeType === 'Switch' && portNum !== 0) cap = (await port.switchInfo(addr, opts)).partitionEnforcementCap;
   const blocks = await Promise.all(Array.from({ length: Math.ceil(cap / 32) }, (_, b) => pkeyBlock(port, addr, portNum, b, opts)));
-  return { portNum, capacity: cap, pkeys: blocks.flat() };
+  return { portNum, capacity: cap, pkeys: blocks.flat().slice(0, cap) };
 }
 
 export function pkeyTableText(t: PkeyTable): string {
@@ -249,7 +249,7 @@ export interface SlToVlTables {
 export async function slToVlTables(port: Port, addr: Address, portNum = 0, opts: QueryOptions = {}): Promise<SlToVlTables> {
   checkPort(portNum);
   const ni = await port.nodeInfo(addr, opts);
-  if (ni.nodeType !== 'Switch') return { rows: [{ inPort: 0, outPort: portNum, vls: await slToVl(port, addr, 0, portNum, opts) }] };
+  if (ni.nodeType !== 'Switch') return { rows: [{ inPort: 0, outPort: 0, vls: await slToVl(port, addr, 0, 0, opts) }] };
   const ins = Array.from({ length: ni.numPorts + 1 }, (_, i) => i);
   const rows = await Promise.all(ins.map(async (i) => ({ inPort: i, outPort: portNum, vls: await slToVl(port, addr, i, portNum, opts) })));
   return { rows };

@@ -87,7 +87,7 @@ describe('hpcnet ib queries vs infiniband-diags (3 leaves, 2 spines, 12 hosts)',
         ['pkeys', 'pkeys'],
         ['sl2vl', 'sl2vl'],
         ['vlarb', 'vlarb'],
-        ['guids', 'guids'],
+        ['guids', 'guidinfo'],
       ] as const) {
         list.push([['query', ours, String(n.lid), p], 'smpquery', [theirs, String(n.lid), p]]);
       }
