@@ -95,7 +95,12 @@ export function registerIbQuery(ib: Command): void {
           return void process.stdout.write(`# Node info: ${where}\n${dumpGroup('NodeInfo', raw)}\n`);
         }
         case 'nodedesc': {
-          const desc = await port.nodeDescription(addr);
+          let desc = await port.nodeDescription(addr);
+          if (o.nodeNameMap) {
+            // The name map's name for this node GUID, as the diag tools print it.
+            const { loadNameMap } = await import('./ib-tools.js');
+            desc = loadNameMap(o)?.get((await port.nodeInfo(addr)).nodeGuid) ?? desc;
+          }
           if (o.json) return printJson({ nodeDescription: desc });
           return void process.stdout.write('Node Description:'.padEnd(43, '.') + desc + '\n');
         }

@@ -10,7 +10,7 @@ import { ATTR, MGMT_CLASS } from '../attributes.js';
 import { BadAddressError } from '../errors.js';
 import type { FieldRecord } from '../fields.js';
 import type { Port, QueryOptions } from '../port.js';
-import { big, decode, dumpLines, encode, getAttr, need, num, setAttr } from './common.js';
+import { big, decode, dumpLines, encode, getAttr, groupFields, need, num, setAttr } from './common.js';
 
 const PMA = MGMT_CLASS.PMA;
 
@@ -221,40 +221,23 @@ export async function aggregateCounters(port: Port, addr: Address, opts: Aggrega
 }
 
 function sumCounters(list: PortCounters[]): PortCounters {
-  const raw: FieldRecord = {};
+  // Field widths from libibmad's table: each sum saturates at its field's maximum.
+  const bits = new Map([...groupFields('PortCounters'), ...groupFields('PortCountersQP1Drop')].map((d) => [d.name, d.bits]));
+  const raw: FieldRecord = { CounterSelect2: 0 };
   const out = { raw } as PortCounters;
-  const widths: Record<string, number> = { PortSelect: 8, CounterSelect: 16 };
   for (const [k, n] of PC_NAMES) {
-    let s = 0;
-    for (const c of list) s += c[k] as number;
-    const bits = widthOf(n);
-    const max = bits >= 32 ? 0xffffffff : (1 << bits) - 1;
-    const v = n === 'PortSelect' ? 255 : n === 'CounterSelect' ? 0 : Math.min(s, max);
+    let v: number;
+    if (n === 'PortSelect') v = 255;
+    else if (n === 'CounterSelect') v = 0;
+    else {
+      const w = bits.get(n) ?? 32;
+      const max = w >= 32 ? 0xffffffff : 2 ** w - 1;
+      v = Math.min(list.reduce((s, c) => s + (c[k] as number), 0), max);
+    }
     (out as unknown as Record<string, number>)[k] = v;
     raw[n] = v;
-    void widths;
   }
-  raw['CounterSelect2'] = 0;
   return out;
-}
-
-function widthOf(name: string): number {
-  const w: Record<string, number> = {
-    SymbolErrorCounter: 16,
-    LinkErrorRecoveryCounter: 8,
-    LinkDownedCounter: 8,
-    PortRcvErrors: 16,
-    PortRcvRemotePhysicalErrors: 16,
-    PortRcvSwitchRelayErrors: 16,
-    PortXmitDiscards: 16,
-    PortXmitConstraintErrors: 8,
-    PortRcvConstraintErrors: 8,
-    LocalLinkIntegrityErrors: 4,
-    ExcessiveBufferOverrunErrors: 4,
-    QP1Dropped: 16,
-    VL15Dropped: 16,
-  };
-  return w[name] ?? 32;
 }
 
 function sumExtended(list: PortCountersExtended[]): PortCountersExtended {

@@ -16,7 +16,7 @@
  * PathRecord beyond GIDs/LIDs/NumbPath/SL: those few come from the IBA
  * record layouts (15.2.5.3, .13, .16, .12), in RECORD_KEYS below.
  */
-import { ATTR, METHOD, MGMT_CLASS, nodeInfoFrom, portInfoFrom, type NodeInfo, type PortInfo } from '../attributes.js';
+import { ATTR, METHOD, MGMT_CLASS, nodeDescriptionFrom, nodeInfoFrom, portInfoFrom, type NodeInfo, type PortInfo } from '../attributes.js';
 import { MalformedReplyError } from '../errors.js';
 import { decodeGroup, type FieldRecord } from '../fields.js';
 import type { Port, QueryOptions } from '../port.js';
@@ -151,9 +151,7 @@ export interface NodeRecord {
 }
 export function nodeRecordFrom(rec: Buffer): NodeRecord {
   const r = decode('NodeRecord', rec);
-  const desc = bytes(r, 'NodeDesc');
-  const end = desc.indexOf(0);
-  return { lid: num(r, 'Lid'), nodeInfo: nodeInfoFrom(r), nodeDescription: desc.subarray(0, end < 0 ? desc.length : end).toString('utf8') };
+  return { lid: num(r, 'Lid'), nodeInfo: nodeInfoFrom(r), nodeDescription: nodeDescriptionFrom(r) };
 }
 
 export interface PortInfoRecord {
@@ -293,15 +291,13 @@ export interface ServiceRecord {
 }
 export function serviceRecordFrom(rec: Buffer): ServiceRecord {
   const r = decode('ServiceRecord', rec);
-  const name = bytes(r, 'ServRecName');
-  const end = name.indexOf(0);
   return {
     id: big(r, 'ServRecID'),
     gid: gidText(bytes(r, 'ServRecGid')),
     pkey: num(r, 'ServRecPkey'),
     lease: num(r, 'ServRecLease'),
     key: bytes(r, 'ServRecKey').toString('hex'),
-    name: name.subarray(0, end < 0 ? name.length : end).toString('utf8'),
+    name: nodeDescriptionFrom({ NodeDesc: bytes(r, 'ServRecName') }), // the same NUL-padded text decoding
     data: bytes(r, 'ServRecData'),
   };
 }
