@@ -132,6 +132,35 @@ function pathRecordText(r: q.PathRecord): string {
   ];
   return 'PathRecord dump:\n' + rows.map(([k, v]) => `\t\t${dots(k, 24)}${v}`).join('\n');
 }
+function guidInfoRecordText(r: q.GuidInfoRecord): string {
+  const rows: Array<[string, string]> = [
+    ['LID', String(r.lid)],
+    ['Block', String(r.blockNum)],
+    ...r.guids.map((g, i): [string, string] => [`GUID ${i}`, '0x' + g.toString(16).padStart(16, '0')]),
+  ];
+  return 'GUIDInfo Record dump:\n' + rows.map(([k, v]) => `\t\t${dots(k, 27)}${v}`).join('\n');
+}
+function mcMemberRecordText(r: q.McMemberRecord): string {
+  const h = (n: number) => '0x' + n.toString(16);
+  const rows: Array<[string, string]> = [
+    ['MGID', r.mgid],
+    ['PortGid', r.portGid],
+    ['qkey', h(r.qkey)],
+    ['mlid', h(r.mlid)],
+    ['mtu', h(r.raw.mtu)],
+    ['TClass', h(r.tclass)],
+    ['pkey', h(r.pkey)],
+    ['rate', h(r.raw.rate)],
+    ['pkt_life', h(r.raw.pktLife)],
+    ['SL', h(r.sl)],
+    ['FlowLabel', h(r.flowLabel)],
+    ['HopLimit', h(r.hopLimit)],
+    ['Scope', h(r.scope)],
+    ['JoinState', h(r.joinState)],
+    ['ProxyJoin', h(r.proxyJoin ? 1 : 0)],
+  ];
+  return 'MCMember Record dump:\n' + rows.map(([k, v]) => `\t\t${dots(k, 24)}${v}`).join('\n');
+}
 function genericText(name: string, rec: object): string {
   const v = toJsonValue(rec) as Record<string, unknown>;
   return `${name} dump:\n` + Object.entries(v).map(([k, x]) => `\t\t${dots(k, 24)}${typeof x === 'object' ? JSON.stringify(x) : String(x)}`).join('\n');
@@ -211,7 +240,7 @@ async function runSa(port: Port, name: q.SaRecordName, key: string | undefined, 
     case 'MCMemberRecord': {
       const mlid = parseNum(o.mlid, '--mlid', 0xffff);
       const r = await q.mcMemberRecords(port, { ...(mlid !== undefined ? { mlid } : {}), ...(o.mgid ? { mgid: o.mgid } : {}) });
-      return { records: r.records, truncated: r.truncated, text: r.records.map((x) => genericText('MCMember Record', x)) };
+      return { records: r.records.map((x) => noRaw(x)), truncated: r.truncated, text: r.records.map(mcMemberRecordText) };
     }
     case 'ServiceRecord': {
       const r = await q.serviceRecords(port, {});
@@ -220,7 +249,7 @@ async function runSa(port: Port, name: q.SaRecordName, key: string | undefined, 
     case 'GUIDInfoRecord': {
       const blockNum = parseNum(o.block, '--block', 255);
       const r = await q.guidInfoRecords(port, { ...(lid !== undefined ? { lid } : {}), ...(blockNum !== undefined ? { blockNum } : {}) });
-      return { records: r.records, truncated: r.truncated, text: r.records.map((x) => genericText('GUIDInfoRecord', x)) };
+      return { records: r.records, truncated: r.truncated, text: r.records.map(guidInfoRecordText) };
     }
   }
 }
@@ -366,7 +395,7 @@ export function registerIbTools(ib: Command): void {
           `Multicast mlids [0xc000-0x${(0xc000 + (await port.switchInfo(addr)).multicastFdbCap - 1).toString(16)}] of switch ${where} guid 0x${ni.nodeGuid.toString(16).padStart(16, '0')} (${map?.get(ni.nodeGuid) ?? desc}):`,
           '     Ports: ' + Array.from({ length: mft.numPorts + 1 }, (_, i) => i).join(' ') + ' ',
           ' MLid',
-          ...mft.entries.map((e) => '0x' + e.mlid.toString(16) + '      ' + Array.from({ length: mft.numPorts + 1 }, (_, i) => (e.ports.includes(i) ? 'x' : ' ')).join(' ')),
+          ...mft.entries.map((e) => '0x' + e.mlid.toString(16) + '      ' + Array.from({ length: mft.numPorts + 1 }, (_, i) => (e.ports.includes(i) ? 'x ' : '  ')).join('')),
           `${mft.entries.length} valid mlids dumped `,
         ];
         return out(lines.join('\n'));

@@ -41,12 +41,12 @@ export function dumpValue(group: QueryGroup, name: string, value: FieldValue): s
 export function groupFields(group: QueryGroup): Array<{ id: number; name: string; bits: number }> {
   return fieldGroup(G(group));
 }
-/** Dot-padded "Name:.....value" lines (libibmad's dumper format) for the given fields, padded to `width`. */
+/** Dot-padded "Name:.....value" lines (libibmad's dumper format) for the given fields, padded to `width` (M_Keys are not displayed, as the diag tools do). */
 export function dumpLines(group: QueryGroup, rec: FieldRecord, width = 33, indent = '', names?: string[]): string {
   const list = names ?? groupFields(group).map((d) => d.name);
   return list
     .filter((n) => n in rec)
-    .map((n) => indent + `${n}:`.padEnd(width, '.') + dumpValue(group, n, rec[n]!))
+    .map((n) => indent + `${n}:`.padEnd(width, '.') + (n === 'Mkey' ? '<not displayed>' : dumpValue(group, n, rec[n]!)))
     .join('\n');
 }
 

@@ -134,6 +134,8 @@ const RECORD_KEYS = {
   LinkRecord: { fromLid: 0, fromPort: 2, toPort: 3, toLid: 4 },
   /** SMInfoRecord (15.2.5.12): LID, reserved, then SMInfo. */
   SMInfoRecord: { lid: 0, smInfo: 4 },
+  /** MCMemberRecord (15.2.5.17) bytes with selectors, hop limit and scope, which libibmad has no field for. */
+  MCMemberRecord: { mtu: 38, rate: 42, pktLife: 43, hopLimit: 47, scopeJoin: 48 },
   /** PathRecord (15.2.5.16) bytes libibmad has no field for. */
   PathRecord: { serviceId: 0, flowHop: 44, tclass: 48, revNumb: 49, pkey: 50, qosSl: 52, mtu: 54, rate: 55, pktLife: 56, preference: 57, reserved2: 58 },
 } as const;
@@ -254,17 +256,36 @@ export interface McMemberRecord {
   qkey: number;
   mlid: number;
   sl: number;
+  mtuSelector: number;
   mtu: number;
+  rateSelector: number;
   rate: number;
+  pktLifeSelector: number;
+  pktLife: number;
   tclass: number;
   pkey: number;
   flowLabel: number;
+  hopLimit: number;
+  scope: number;
   joinState: number;
   proxyJoin: boolean;
+  /** The bytes saquery prints with their selectors: mtu, rate, pkt_life. */
+  raw: { mtu: number; rate: number; pktLife: number };
 }
 export function mcMemberRecordFrom(rec: Buffer): McMemberRecord {
   const r = decode('MCMemberRecord', rec);
+  const k = RECORD_KEYS.MCMemberRecord;
+  const mtu = u8(rec, k.mtu);
+  const rate = u8(rec, k.rate);
+  const life = u8(rec, k.pktLife);
   return {
+    mtuSelector: mtu >> 6,
+    rateSelector: rate >> 6,
+    pktLifeSelector: life >> 6,
+    pktLife: life & 0x3f,
+    hopLimit: u8(rec, k.hopLimit),
+    scope: u8(rec, k.scopeJoin) >> 4,
+    raw: { mtu, rate, pktLife: life },
     mgid: gidText(bytes(r, 'McastMemMGid')),
     portGid: gidText(bytes(r, 'McastMemPortGid')),
     qkey: num(r, 'McastMemQkey'),

@@ -187,7 +187,8 @@ export async function multicastForwardingTable(port: Port, addr: Address, opts: 
   const [si, ni] = await Promise.all([port.switchInfo(addr, opts), port.nodeInfo(addr, opts)]);
   const top = si.multicastFdbTop;
   const cap = si.multicastFdbCap;
-  const last = top >= 0xc000 ? Math.min(top, 0xc000 + cap - 1) : 0xbfff;
+  // MulticastFDBTop bounds the table when set (>= 0xC000); otherwise read the whole capacity, as ibroute does.
+  const last = top >= 0xc000 ? Math.min(top, 0xc000 + cap - 1) : 0xc000 + cap - 1;
   const entries: Array<{ mlid: number; ports: number[] }> = [];
   if (last >= 0xc000) {
     const nblocks = Math.floor((last - 0xc000) / 32) + 1;

@@ -129,6 +129,24 @@ describe('hpcnet ib queries vs infiniband-diags (3 leaves, 2 spines, 12 hosts)',
     assert.equal(j.entries.length, Number(/(\d+) valid lids dumped/.exec(text)![1]));
   });
 
+  it('MFT: entries written to a switch read back equal ibroute -M; query mft block masks', async () => {
+    const sw = switchLids[3]!;
+    const setter = join(packageRoot(), 'dist', 'test', 'ib', 'queries', 'clients', 'set-mft.js');
+    const w = await run(process.execPath, [setter, JSON.stringify({ lid: sw, block: 1, masks: { 0: 0b1010, 7: 0b1001 } })]);
+    assert.equal(w.code, 0, w.stderr);
+    const [[a, b]] = (await pairs([[['route', '-M', String(sw)], 'ibroute', ['-M', String(sw)]]])) as Array<[string, string]>;
+    assert.equal(a, b);
+    assert.match(b!, /2 valid mlids dumped/);
+    const j = JSON.parse((await hp(['route', '-M', String(sw), '--json'])).stdout) as { entries: Array<{ mlid: number; ports: number[] }> };
+    assert.deepEqual(j.entries, [
+      { mlid: 0xc020, ports: [1, 3] },
+      { mlid: 0xc027, ports: [0, 3] },
+    ]);
+    const blk = JSON.parse((await hp(['query', 'mft', String(sw), '1', '--json'])).stdout) as { portMasks: number[] };
+    assert.equal(blk.portMasks[0], 0b1010);
+    assert.equal(blk.portMasks[7], 0b1001);
+  });
+
   it('sminfo and addr equal sminfo and ibaddr', async () => {
     const strip = (s: string) => s.replace(/activity count \d+/, 'activity count N');
     const [[a, b]] = (await pairs([[['sminfo'], 'sminfo', []]])) as Array<[string, string]>;
@@ -151,6 +169,11 @@ describe('hpcnet ib queries vs infiniband-diags (3 leaves, 2 spines, 12 hosts)',
     list.push([['sa', 'PR', '--slid', String(hostLids[2]), '--dlid', String(switchLids[1])], 'saquery', ['--src-to-dst', `${hostLids[2]}:${switchLids[1]}`]]);
     const sw = nodes.find((n) => n.type === 'Switch')!;
     for (let p = 1; p <= sw.ports; p++) list.push([['sa', 'LR', '--lid', String(sw.lid), '--port', String(p)], 'saquery', ['LR', `${sw.lid}/${p}`]]);
+    for (const n of nodes.filter((x) => x.type !== 'Switch').slice(0, 4)) {
+      list.push([['sa', 'PIR', String(n.lid)], 'saquery', ['PIR', String(n.lid)]]);
+      list.push([['sa', 'GIR', String(n.lid)], 'saquery', ['GIR', String(n.lid)]]);
+    }
+    list.push([['sa', 'MCMR'], 'saquery', ['MCMR']]);
     const res = await pairs(list);
     res.forEach(([x, y], i) => assert.equal(x, y, `${list[i]![0].join(' ')}`));
     const strip = (s: string) => s.replace(/ActCount\.+\d+/, 'ActCount');
