@@ -36,6 +36,7 @@ import { join, resolve } from 'node:path';
 import { SimulatorError } from '../errors.js';
 import { packageRoot } from '../util/paths.js';
 import { ibsimLimitArgs, summarizeNetFile, type NetSummary } from './netfile.js';
+import { killGroup, pidAlive, registerTemporary, sleep, tail, unregisterTemporary, waitFor } from './process.js';
 
 export interface IbSimOptions {
   /** Path of an ibsim net file; default: the bundled fabric (lib/sim/fabrics/default.net). */
@@ -138,59 +139,9 @@ export function ibsimListening(sockName: string): boolean {
   return text.split('\n').some((line) => want.test(line));
 }
 
-function pidAlive(pid: number | undefined): boolean {
-  if (!pid) return false;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return false;
-  }
-}
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-async function waitFor(pred: () => boolean, timeoutMs: number, what: () => string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let delay = 20;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new SimulatorError(what());
-    await sleep(delay);
-    delay = Math.min(delay * 2, 200);
-  }
-}
 
-function tail(path: string, lines = 8): string {
-  try {
-    return readFileSync(path, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-  } catch {
-    return '(no output)';
-  }
-}
-
-// Temporary (non-persistent) simulators of this process, cleaned up at exit and on signals.
-const live = new Set<IbSim>();
-let hooksInstalled = false;
-
-function installExitHooks(): void {
-  if (hooksInstalled) return;
-  hooksInstalled = true;
-  process.on('exit', () => {
-    for (const sim of live) sim.killSync();
-  });
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    const handler = () => {
-      for (const sim of live) sim.killSync();
-      // Re-raise with default behaviour unless the application handles the signal itself.
-      if (process.listenerCount(sig) === 1) {
-        process.removeListener(sig, handler);
-        process.kill(process.pid, sig);
-      }
-    };
-    process.on(sig, handler);
-  }
-}
 
 export class IbSim {
   readonly state: IbSimState;
@@ -266,10 +217,7 @@ export class IbSim {
       startedAt: new Date().toISOString(),
     };
     const sim = new IbSim(state);
-    if (!state.persistent) {
-      installExitHooks();
-      live.add(sim);
-    }
+    if (!state.persistent) registerTemporary(sim);
     try {
       await sim.launch(ibsimBin, preload, opensmBin, opts);
     } catch (e) {
@@ -484,7 +432,7 @@ export class IbSim {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    live.delete(this);
+    unregisterTemporary(this);
     const pids = [this.state.pids.opensm, this.state.pids.ibsim].filter((p): p is number => !!p);
     for (const pid of pids) killGroup(pid, 'SIGTERM');
     const deadline = Date.now() + 3000;
@@ -498,24 +446,12 @@ export class IbSim {
   killSync(): void {
     if (this.stopped) return;
     this.stopped = true;
-    live.delete(this);
+    unregisterTemporary(this);
     for (const pid of [this.state.pids.opensm, this.state.pids.ibsim]) if (pid) killGroup(pid, 'SIGKILL');
     rmSync(this.dir, { recursive: true, force: true });
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
-  }
-}
-
-function killGroup(pid: number, sig: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, sig); // started detached: the process leads its own group
-  } catch {
-    try {
-      process.kill(pid, sig);
-    } catch {
-      /* already gone */
-    }
   }
 }

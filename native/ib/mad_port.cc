@@ -439,6 +439,22 @@ void MadPort::Loop() {
     release(r);
     delete r;
   };
+  // A timed-out attempt (engine deadline, or the transport's ETIMEDOUT status):
+  // send again while retries are left, else complete as a timeout.
+  auto retryOrTimeout = [&](MadRequest* r) {
+    if (r->retriesLeft > 0) {
+      r->retriesLeft--;
+      retries_++;
+      if (SendOne(r, done)) return;
+      inflight_.erase(r->tid);
+      byId_.erase(r->id);
+      release(r);
+      delete r;
+      return;
+    }
+    timeouts_++;
+    finish(r, Outcome::kTimeout, {}, ETIMEDOUT);
+  };
   for (;;) {
     std::vector<MadRequest*> fresh;
     std::vector<uint32_t> cancels;
@@ -516,19 +532,7 @@ void MadPort::Loop() {
             MadRequest* r = it->second;
             int st = umad_status(buf.data());
             if (st == ETIMEDOUT) {
-              if (r->retriesLeft > 0) {
-                r->retriesLeft--;
-                retries_++;
-                if (!SendOne(r, done)) {
-                  inflight_.erase(r->tid);
-                  byId_.erase(r->id);
-                  release(r);
-                  delete r;
-                }
-              } else {
-                timeouts_++;
-                finish(r, Outcome::kTimeout, {}, ETIMEDOUT);
-              }
+              retryOrTimeout(r);
             } else if (st != 0) {
               finish(r, Outcome::kError, {}, st);
             } else {
@@ -552,21 +556,7 @@ void MadPort::Loop() {
     std::vector<MadRequest*> expired;
     for (auto& [tid, r] : inflight_)
       if (r->deadline <= now) expired.push_back(r);
-    for (MadRequest* r : expired) {
-      if (r->retriesLeft > 0) {
-        r->retriesLeft--;
-        retries_++;
-        if (!SendOne(r, done)) {
-          inflight_.erase(r->tid);
-          byId_.erase(r->id);
-          release(r);
-          delete r;
-        }
-      } else {
-        timeouts_++;
-        finish(r, Outcome::kTimeout, {}, ETIMEDOUT);
-      }
-    }
+    for (MadRequest* r : expired) retryOrTimeout(r);
     Dispatch(dests_, ready_, done);
 
     if (!done.empty()) {

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { SimulatorError } from '../../errors.js';
 import { packageRoot } from '../../util/paths.js';
 import { stateRoot } from '../ibsim.js';
+import { killGroup, pidAlive, registerTemporary, sleep, tail, unregisterTemporary } from '../process.js';
 import type { DaemonConfig, HostStatus } from './daemon.js';
 import { RELEASES, type FaultRule, type HostSpec, type IfaceSpec, type LustreHold, type Release } from './kernel.js';
 import { ip2num } from './nid.js';
@@ -136,45 +137,6 @@ function daemonEntry(): string {
   return p;
 }
 
-function pidAlive(pid: number | undefined): boolean {
-  if (!pid) return false;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const st = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return st !== 'Z' && st !== 'X';
-  } catch {
-    return false;
-  }
-}
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-function tail(path: string, lines = 10): string {
-  try {
-    return readFileSync(path, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-  } catch {
-    return '(no output)';
-  }
-}
-
-const live = new Set<LnetEmulator>();
-let hooks = false;
-function installExitHooks(): void {
-  if (hooks) return;
-  hooks = true;
-  process.on('exit', () => {
-    for (const e of live) e.killSync();
-  });
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    const handler = () => {
-      for (const e of live) e.killSync();
-      if (process.listenerCount(sig) === 1) {
-        process.removeListener(sig, handler);
-        process.kill(process.pid, sig);
-      }
-    };
-    process.on(sig, handler);
-  }
-}
-
 export class LnetEmulator {
   private stopped = false;
   private readonly children = new Set<ChildProcess>();
@@ -228,8 +190,7 @@ export class LnetEmulator {
     const emu = new LnetEmulator(state);
     if (state.persistent) child.unref();
     else {
-      installExitHooks();
-      live.add(emu);
+      registerTemporary(emu);
       child.unref();
     }
     const timeout = opts.readyTimeoutMs ?? 20_000;
@@ -391,13 +352,13 @@ export class LnetEmulator {
       }
     }
     this.stopped = true;
-    live.delete(this);
+    unregisterTemporary(this);
     for (const c of this.children) c.kill('SIGKILL');
     for (const pid of clients) if (pid !== process.pid) kill(pid, 'SIGKILL');
-    kill(-this.state.pid, 'SIGTERM') || kill(this.state.pid, 'SIGTERM');
+    killGroup(this.state.pid, 'SIGTERM');
     const deadline = Date.now() + 3000;
     while (pidAlive(this.state.pid) && Date.now() < deadline) await sleep(20);
-    if (pidAlive(this.state.pid)) kill(-this.state.pid, 'SIGKILL') || kill(this.state.pid, 'SIGKILL');
+    if (pidAlive(this.state.pid)) killGroup(this.state.pid, 'SIGKILL');
     const d2 = Date.now() + 3000;
     while (pidAlive(this.state.pid) && Date.now() < d2) await sleep(20);
     rmSync(this.dir, { recursive: true, force: true });
@@ -412,9 +373,9 @@ export class LnetEmulator {
   killSync(): void {
     if (this.stopped) return;
     this.stopped = true;
-    live.delete(this);
+    unregisterTemporary(this);
     for (const c of this.children) c.kill('SIGKILL');
-    kill(-this.state.pid, 'SIGKILL') || kill(this.state.pid, 'SIGKILL');
+    killGroup(this.state.pid, 'SIGKILL');
     rmSync(this.dir, { recursive: true, force: true });
   }
 
