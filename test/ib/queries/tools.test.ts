@@ -302,6 +302,18 @@ describe('hpcnet ib queries vs infiniband-diags (3 leaves, 2 spines, 12 hosts)',
     const st = (s: string) => /PhysLinkState:\.+(\S+)/.exec(s)![1];
     assert.equal(st(await tool('smpquery', ['portinfo', String(leaf), p])), st(await tool('smpquery', ['portinfo', String(leaf), sib])));
     assert.equal(st(await tool('smpquery', ['portinfo', String(leaf), p])), after2.after.physicalState === 'Polling' ? 'Polling' : after2.after.physicalState);
+    // Width and extended speed enabled: the link retrains to them (ibsim applies both ends), as with ibportstate.
+    const t2 = JSON.parse((await hp(['trace', String(hostLids[0]), String(hostLids[7]), '--json'])).stdout) as { hops: Array<{ outPort: number; node: { lidBase: number } }> };
+    const leaf2 = String(t2.hops[t2.hops.length - 2]!.node.lidBase);
+    const p2 = String(t2.hops[t2.hops.length - 1]!.outPort);
+    const sib2 = p2 === '1' ? '2' : String(Number(p2) - 1); // another host port of the same leaf
+    const fields = (s: string) => s.split('\n').filter((l) => /^(LinkWidth|LinkSpeedExt)(Enabled|Active)/.test(l)).join('\n');
+    await hp(['portstate', leaf2, p2, '--width', '1', '--espeed', '1', '--write']);
+    await tool('ibportstate', [leaf2, sib2, 'width', '1', 'espeed', '1']);
+    const mine = await tool('smpquery', ['portinfo', leaf2, p2]);
+    assert.match(mine, /LinkWidthActive:\.+1X/);
+    assert.match(mine, /LinkSpeedExtEnabled:\.+14\.0625 Gbps\n/);
+    assert.equal(fields(mine), fields(await tool('smpquery', ['portinfo', leaf2, sib2])));
     // portstate query equals ibportstate's first block for a port.
     const q = (await hp(['portstate', String(sw), '2'])).stdout;
     // (ibportstate exits 255 after its peer check under ibsim, but prints the port first.)
