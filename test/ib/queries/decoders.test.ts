@@ -179,3 +179,52 @@ describe('issue 4 decoders', () => {
     await w.port.close();
   });
 });
+
+describe('Resolver', () => {
+  it('GUID to LID through SA NodeRecords, cached; node description to LIDs', async () => {
+    // A NodeRecord answer built with the same libibmad fields the parser uses.
+    const { encode } = await import('../../../lib/ib/queries/common.js');
+    const records = [
+      { lid: 7, guid: 0x0002c90300001000n, port: 0x0002c90300001001n, desc: 'node07 HCA-1' },
+      { lid: 9, guid: 0x0002c90300002000n, port: 0x0002c90300002001n, desc: 'node09 HCA-1' },
+    ];
+    const sent: MadWireRequest[] = [];
+    const backend = new MockIbBackend({
+      responder: (req) => {
+        sent.push(req);
+        const tpl = req.data!;
+        const mask = req.componentMask ?? 0n;
+        const hit = records.filter(
+          (r) =>
+            (!(mask & (1n << 8n)) || tpl.readBigUInt64BE(24) === r.port) &&
+            (!(mask & (1n << 7n)) || tpl.readBigUInt64BE(16) === r.guid) &&
+            (!(mask & (1n << 14n)) || tpl.subarray(44, 108).toString('utf8').replace(/\0+$/, '') === r.desc),
+        );
+        const mad = Buffer.alloc(56 + 200);
+        mad[0] = 1;
+        mad[1] = 3;
+        mad[2] = 2;
+        mad[3] = 0x92;
+        mad.writeUInt16BE(0x11, 16);
+        mad.writeUInt16BE(14, 44); // 112-byte records
+        hit.slice(0, 1).forEach((r) => {
+          const rec = Buffer.alloc(200);
+          encode('NodeRecord', rec, 0, { Lid: r.lid, Guid: r.guid, PortGuid: r.port, NodeType: 1, NumPorts: 1 });
+          Buffer.from(r.desc).copy(rec, 44);
+          rec.copy(mad, 56, 0, 112);
+        });
+        return { mad: hit.length ? mad.subarray(0, 56 + 112) : mad.subarray(0, 56) };
+      },
+    });
+    const port = await openPort({ backend, timeoutMs: 50, retries: 0 });
+    const r = new q.Resolver(port);
+    assert.equal(await r.guidToLid(0x0002c90300001001n), 7);
+    assert.equal(await r.guidToLid(0x0002c90300001001n), 7);
+    assert.equal(sent.length, 1, 'the second lookup came from the cache');
+    assert.equal(await r.guidToLid(0x0002c90300002000n), 9, 'a node GUID falls back to the NodeGUID component');
+    assert.equal(sent.length, 3);
+    assert.deepEqual((await r.nodeDescriptionToLids('node09 HCA-1')).map((x) => x.lid), [9]);
+    await assert.rejects(r.guidToLid(0x1234n), (e: HpcnetError) => e.code === 'ERR_NOT_FOUND');
+    await port.close();
+  });
+});
