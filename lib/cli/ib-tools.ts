@@ -203,12 +203,15 @@ interface SaFlags extends ToolFlags {
 
 async function runSa(port: Port, name: q.SaRecordName, key: string | undefined, o: SaFlags): Promise<{ records: object[]; truncated: boolean; text: string[] }> {
   const map = loadNameMap(o);
-  const lid = parseNum(o.lid ?? (key !== undefined && /^(0x)?[0-9a-f]+$/i.test(key) && !o.guid ? String(Number(key)) : undefined), '--lid', 0xffff);
+  // saquery's key: a LID (or with -G a GUID); for NodeRecords anything else is a node description.
+  const keyGuid = o.G && key !== undefined ? parseGuid(key) : undefined;
+  const lidKey = key !== undefined && !o.G && /^(0x[0-9a-f]+|\d+)$/i.test(key) ? String(Number(key)) : undefined;
+  const lid = parseNum(o.lid ?? lidKey, '--lid', 0xffff);
   const portNum = parseNum(o.port, '--port', 255);
   switch (name) {
     case 'NodeRecord': {
-      const guid = o.guid ? parseGuid(o.guid) : undefined;
-      const desc = o.desc ?? (key !== undefined && lid === undefined ? key : undefined);
+      const guid = o.guid ? parseGuid(o.guid) : keyGuid;
+      const desc = o.desc ?? (key !== undefined && lidKey === undefined && keyGuid === undefined ? key : undefined);
       let r = await q.nodeRecords(port, { ...(lid !== undefined ? { lid } : {}), ...(desc !== undefined ? { nodeDescription: desc } : {}), ...(guid !== undefined ? { portGuid: guid } : {}) });
       if (guid !== undefined && r.records.length === 0) r = await q.nodeRecords(port, { nodeGuid: guid });
       return { records: r.records, truncated: r.truncated, text: r.records.map((x) => nodeRecordText(x, map)) };
