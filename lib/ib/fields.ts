@@ -72,6 +72,27 @@ export function decodeGroup(group: FieldGroupName, buf: Buffer, offset = 0): Fie
   return out;
 }
 
+/**
+ * A decoder for a chosen subset of a group's fields (all at most 64 bits),
+ * for hot paths: `decode(buf, offset)` fills and returns a reused word array
+ * where field i is (low, high) at words[2i], words[2i+1].
+ */
+export function subsetDecoder(group: FieldGroupName, names: readonly string[]): (buf: Buffer, offset?: number) => Uint32Array {
+  const defs = fieldGroup(group);
+  const ids = names.map((n) => {
+    const d = defs.find((x) => x.name === n);
+    if (!d) throw new Error(`${group} has no field ${n}`);
+    if (d.bits > 64) throw new Error(`${group}.${n} is wider than 64 bits`);
+    return d.id;
+  });
+  const words = new Uint32Array(ids.length * 2);
+  const native = loadIbNative();
+  return (buf: Buffer, offset = 0) => {
+    native.decodeFieldsInto(buf, offset, ids, words);
+    return words;
+  };
+}
+
 /** Encode named fields of a group into `buf` at `offset` (for Set methods). */
 export function encodeGroup(group: FieldGroupName, buf: Buffer, offset: number, values: Record<string, number | bigint>): void {
   const defs = fieldGroup(group);

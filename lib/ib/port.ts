@@ -141,41 +141,57 @@ export class Port {
 
   /** Send one MAD and wait for its reply. Does not throw on a non-zero MAD status (see `status`). */
   mad(req: MadRequest): Promise<MadResponse> {
+    return new Promise((resolve, reject) => this.submit(req, (err, res) => (err ? reject(err) : resolve(res!))));
+  }
+
+  /**
+   * The callback form of mad(), for hot paths (discovery, sweeps): no
+   * Promise per MAD. `done` is called exactly once, possibly synchronously
+   * for requests refused before sending.
+   */
+  submit(req: MadRequest, done: (err: Error | undefined, res?: MadResponse) => void): void {
     let addr: Address;
     try {
       addr = checkAddress(req.addr);
     } catch (e) {
-      return Promise.reject(e);
+      return done(e as Error);
     }
     // Error context, built only when an error needs it (this is the per-MAD hot path).
     let ctxCache: MadContext | undefined;
     const ctx = () => (ctxCache ??= { attribute: attrName(req.mgmtClass, req.attrId), attrId: req.attrId, address: formatAddress(addr) });
     const transport = this.transport;
-    if (!transport) return Promise.reject(new PortClosedError(ctx()));
+    if (!transport) return done(new PortClosedError(ctx()));
     const gs = req.mgmtClass === MGMT_CLASS.SA || req.mgmtClass === MGMT_CLASS.PMA;
-    if (gs && addr.path) return Promise.reject(new BadAddressError(`${ctx().attribute}: SA and PMA MADs are LID-routed; a directed route cannot be used`));
+    if (gs && addr.path) return done(new BadAddressError(`${ctx().attribute}: SA and PMA MADs are LID-routed; a directed route cannot be used`));
     let mgmtClass = req.mgmtClass;
     if (mgmtClass === MGMT_CLASS.SMI || mgmtClass === MGMT_CLASS.SMI_DR) mgmtClass = addr.path ? MGMT_CLASS.SMI_DR : MGMT_CLASS.SMI;
     const timeoutMs = req.timeoutMs ?? this.timeoutMs;
     const retries = req.retries ?? this.retries;
-    if (!Number.isInteger(timeoutMs) || timeoutMs < 1) return Promise.reject(new RangeError(`timeoutMs must be a positive whole number, got ${timeoutMs}`));
-    if (!Number.isInteger(retries) || retries < 0) return Promise.reject(new RangeError(`retries must be a whole number >= 0, got ${retries}`));
+    if (!Number.isInteger(timeoutMs) || timeoutMs < 1) return done(new RangeError(`timeoutMs must be a positive whole number, got ${timeoutMs}`));
+    if (!Number.isInteger(retries) || retries < 0) return done(new RangeError(`retries must be a whole number >= 0, got ${retries}`));
     const signal = req.signal;
-    if (signal?.aborted) return Promise.reject(new MadAbortError(ctx(), signal.reason));
+    if (signal?.aborted) return done(new MadAbortError(ctx(), signal.reason));
 
-    return new Promise<MadResponse>((resolve, reject) => {
+    {
       let id = 0;
+      let settled = false;
       const onAbort = () => {
+        if (settled) return;
+        settled = true;
         transport.cancel(id);
-        reject(new MadAbortError(ctx(), signal!.reason));
+        done(new MadAbortError(ctx(), signal!.reason));
       };
-      const done = (r: MadRawReply) => {
+      const onReply = (r: MadRawReply) => {
+        if (settled) return;
+        settled = true;
         signal?.removeEventListener('abort', onAbort);
+        let res: MadResponse;
         try {
-          resolve(this.finish(r, ctx, mgmtClass, req, timeoutMs));
+          res = this.finish(r, ctx, mgmtClass, req, timeoutMs);
         } catch (e) {
-          reject(e);
+          return done(e as Error);
         }
+        done(undefined, res);
       };
       try {
         id = transport.send(
@@ -192,14 +208,14 @@ export class Port {
             retries,
             dest: destinationKey(addr),
           },
-          done,
+          onReply,
         );
       } catch (e) {
-        reject(fromNative(e, `${ctx().attribute} to ${ctx().address}`));
-        return;
+        settled = true;
+        return done(fromNative(e, `${ctx().attribute} to ${ctx().address}`));
       }
       signal?.addEventListener('abort', onAbort, { once: true });
-    });
+    }
   }
 
   private finish(r: MadRawReply, ctxOf: () => MadContext, mgmtClass: number, req: MadRequest, timeoutMs: number): MadResponse {

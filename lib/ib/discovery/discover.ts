@@ -14,11 +14,14 @@
  * would drop one of them. Timeouts and inconsistent answers (a fabric that
  * changes during the walk) become errors on the result; discovery goes on.
  */
-import { FabricBuilder, type Fabric, type FabricNode, type LinkSpeed as ModelSpeed, type PortRef } from '../topology/model.js';
-import type { PortInfo } from '../attributes.js';
+import { FabricBuilder, type Fabric, type FabricNode, type PortInput, type PortRef } from '../topology/model.js';
+import { ATTR, MGMT_CLASS, METHOD, nodeDescriptionFrom, nodeInfoFrom, speedsOf, widthsOf, type NodeInfo } from '../attributes.js';
 import { HpcnetError } from '../../errors.js';
-import type { NodeInfo } from '../attributes.js';
-import type { Port, QueryOptions } from '../port.js';
+import { MadStatusError } from '../errors.js';
+import { decodeGroup, subsetDecoder } from '../fields.js';
+import { formatAddress } from '../address.js';
+import type { MadResponse, Port, QueryOptions } from '../port.js';
+import { PHYS_PORT_STATES, PORT_STATES } from '../types.js';
 import { formatGuid } from '../../util/format.js';
 
 export interface DiscoverOptions {
@@ -62,13 +65,28 @@ export class DiscoveryAbortedError extends HpcnetError {
   }
 }
 
-function speeds(pi: PortInfo): { supported: ModelSpeed[]; enabled: ModelSpeed[]; active?: ModelSpeed } {
-  const out: { supported: ModelSpeed[]; enabled: ModelSpeed[]; active?: ModelSpeed } = {
-    supported: [...pi.linkSpeedSupported, ...pi.linkSpeedExtSupported],
-    enabled: [...pi.linkSpeedEnabled, ...pi.linkSpeedExtEnabled],
-  };
-  if (pi.activeSpeed) out.active = pi.activeSpeed;
-  return out;
+
+/** The PortInfo fields discovery records (decoded without building the full typed view). */
+const PI_FIELDS = [
+  'LinkState',
+  'PhysLinkState',
+  'LinkWidthEnabled',
+  'LinkWidthSupported',
+  'LinkWidthActive',
+  'LinkSpeedSupported',
+  'LinkSpeedEnabled',
+  'LinkSpeedActive',
+  'LinkSpeedExtSupported',
+  'LinkSpeedExtEnabled',
+  'LinkSpeedExtActive',
+  'Lid',
+  'LMC',
+  'CapMask',
+] as const;
+const SI_FIELDS = ['LinearFdbCap', 'LinearFdbTop', 'McastFdbCap', 'LifeTime', 'EnhancedPort0'] as const;
+
+function one<T>(list: T[]): T | undefined {
+  return list.length === 1 ? list[0] : undefined;
 }
 
 /** Discover the fabric reachable from `port`. */
@@ -82,9 +100,11 @@ export async function discover(port: Port, opts: DiscoverOptions = {}): Promise<
     ...(opts.retries !== undefined ? { retries: opts.retries } : {}),
     ...(opts.signal ? { signal: opts.signal } : {}),
   };
+  const decodePi = subsetDecoder('PortInfo', PI_FIELDS);
+  const decodeSi = subsetDecoder('SwitchInfo', SI_FIELDS);
   const b = new FabricBuilder({ source: 'discovery', createdAt: new Date().toISOString(), fromPort: port.portGuid });
   let deepest = 0;
-  // Outstanding tasks, counted (not raced: a race over thousands of promises per completion is quadratic).
+  // Outstanding SMPs, counted: discovery ends when the count falls to 0.
   let outstanding = 0;
   let failed: unknown;
   let finished!: () => void;
@@ -106,34 +126,53 @@ export async function discover(port: Port, opts: DiscoverOptions = {}): Promise<
   };
   const timer = opts.onProgress ? setInterval(() => progress(false), opts.progressIntervalMs ?? 200) : undefined;
 
-  const spawn = (work: () => Promise<void>) => {
-    outstanding++;
-    work()
-      .catch((e: unknown) => {
-        if (e instanceof HpcnetError && e.code === 'ABORT_ERR') failed ??= new DiscoveryAbortedError(opts.signal?.reason);
-        else if (!(e instanceof HpcnetError) || e.code === 'ERR_PORT_CLOSED') failed ??= e;
-        else b.addError({ kind: 'internal', message: e.message });
-      })
-      .finally(() => {
-        if (--outstanding === 0 || failed) finished();
-      });
-  };
-
   const errorKind = (e: unknown) => ((e as HpcnetError).code === 'ETIMEDOUT' ? 'timeout' : (e as HpcnetError).code === 'EMADSTATUS' ? 'mad-status' : 'query-failed');
+
+  /**
+   * Send one directed-route SMP Get; `onData` gets the attribute payload.
+   * Failures are recorded as errors on the result (`where` says what was asked);
+   * an abort or a closed port ends the discovery.
+   */
+  const smp = (
+    attrId: number,
+    attribute: string,
+    path: number[],
+    attrMod: number,
+    where: { node?: string; port?: number },
+    onData: (data: Buffer) => void,
+  ) => {
+    outstanding++;
+    port.submit({ ...q, mgmtClass: MGMT_CLASS.SMI_DR, method: METHOD.Get, attrId, attrMod, addr: { path } }, (err, res?: MadResponse) => {
+      try {
+        if (!err && res!.status !== 0) err = new MadStatusError({ attribute, attrId, address: formatAddress({ path }) }, res!.statusDecoded);
+        if (err) {
+          const code = (err as HpcnetError).code;
+          if (code === 'ABORT_ERR') failed ??= new DiscoveryAbortedError(opts.signal?.reason);
+          else if (code === 'ERR_PORT_CLOSED' || !(err instanceof HpcnetError)) failed ??= err;
+          else b.addError({ kind: errorKind(err), message: err.message, drPath: path, ...where });
+        } else if (!failed) {
+          onData(res!.data);
+        }
+      } catch (e) {
+        b.addError({ kind: 'internal', message: (e as Error).message, drPath: path, ...where });
+      } finally {
+        if (--outstanding === 0 || failed) finished();
+      }
+    });
+  };
 
   /** Which node a NodeInfo answer belongs to: a known one, or a new (possibly duplicate-GUID) one. */
   const placeNode = (ni: NodeInfo, arrival: Arrival): { id: string; isNew: boolean } => {
     const candidates = b.nodesWithGuid(ni.nodeGuid);
     for (const n of candidates) {
       if (n.type !== ni.nodeType || n.numPorts !== ni.numPorts) continue;
-      const p = n.ports.find((x) => x.portNum === ni.localPort);
-      const remote = p?.remote;
-      // The same node when the arrival port is not cabled elsewhere (or is this very cable),
-      // or when it is the node we started from and we arrive on our own port again.
-      if (!remote || !arrival.from || (remote.node === arrival.from.node && remote.port === arrival.from.port)) {
-        if (!arrival.from && n.drPath?.length === 0) return { id: n.id, isNew: false };
-        if (arrival.from) return { id: n.id, isNew: false };
+      if (!arrival.from) {
+        if (n.drPath?.length === 0) return { id: n.id, isNew: false };
+        continue;
       }
+      // The same node when the arrival port is not cabled elsewhere (or is this very cable).
+      const remote = n.ports.find((x) => x.portNum === ni.localPort)?.remote;
+      if (!remote || (remote.node === arrival.from.node && remote.port === arrival.from.port)) return { id: n.id, isNew: false };
     }
     const id = b.addNode({
       type: ni.nodeType,
@@ -162,98 +201,78 @@ export async function discover(port: Port, opts: DiscoverOptions = {}): Promise<
     return { id, isNew: true };
   };
 
-  const readPort = async (id: string, path: number[], portNum: number, explore: boolean, arrivedOn?: number, portGuid?: bigint) => {
-    let pi: PortInfo;
-    try {
-      pi = await port.portInfo({ path }, portNum, q);
-    } catch (e) {
-      b.addError({ kind: errorKind(e), message: (e as Error).message, drPath: path, node: id, port: portNum });
-      return;
-    }
-    const node = b.node(id)!;
-    const fields: Parameters<FabricBuilder['setPort']>[2] = {
-      state: pi.portState,
-      physState: pi.physicalState,
-      width: { supported: pi.linkWidthSupported, enabled: pi.linkWidthEnabled, ...(pi.linkWidthActive ? { active: pi.linkWidthActive } : {}) },
-      speed: speeds(pi),
-      capabilityMask: pi.capabilityMask,
-    };
-    if (node.type !== 'Switch' || portNum === 0) {
-      fields.lid = pi.lid;
-      fields.lmc = pi.lmc;
-    }
-    if (node.type === 'Switch' && portNum === 0 && node.portGuid !== undefined) fields.guid = node.portGuid;
-    if (portGuid !== undefined) fields.guid = portGuid;
-    b.setPort(id, portNum, fields);
-    if (explore && portNum !== 0 && portNum !== arrivedOn && pi.physicalState === 'LinkUp' && path.length < maxHops) {
-      const next = [...path, portNum];
-      spawn(() => reach({ path: next, from: { node: id, port: portNum } }));
-    }
-  };
+  /** PortInfo of one port; switch ports with a physical link lead on to the next node. */
+  const readPort = (id: string, path: number[], portNum: number, explore: boolean, arrivedOn?: number, portGuid?: bigint) =>
+    smp(ATTR.PortInfo, 'PortInfo', path, portNum, { node: id, port: portNum }, (data) => {
+      const w = decodePi(data);
+      const [state, phys, wEn, wSup, wAct, sSup, sEn, sAct, xSup, xEn, xAct, lid, lmc, cap] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13].map((i) => w[2 * i]!) as number[];
+      const node = b.node(id)!;
+      const physState = PHYS_PORT_STATES[phys!] ?? 'Unknown';
+      const activeWidth = one(widthsOf(wAct!));
+      const activeSpeed = one(speedsOf(xAct!, true)) ?? one(speedsOf(sAct!));
+      const fields: PortInput = {
+        state: PORT_STATES[state!] ?? 'Unknown',
+        physState,
+        width: { supported: widthsOf(wSup!), enabled: widthsOf(wEn!), ...(activeWidth ? { active: activeWidth } : {}) },
+        speed: {
+          supported: [...speedsOf(sSup!), ...speedsOf(xSup!, true)],
+          enabled: [...speedsOf(sEn!), ...speedsOf(xEn!, true)],
+          ...(activeSpeed ? { active: activeSpeed } : {}),
+        },
+        capabilityMask: cap!,
+      };
+      if (node.type !== 'Switch' || portNum === 0) {
+        fields.lid = lid!;
+        fields.lmc = lmc!;
+      }
+      if (node.type === 'Switch' && portNum === 0 && node.portGuid !== undefined) fields.guid = node.portGuid;
+      if (portGuid !== undefined) fields.guid = portGuid;
+      b.setPort(id, portNum, fields);
+      if (explore && portNum !== 0 && portNum !== arrivedOn && physState === 'LinkUp' && path.length < maxHops) {
+        reach({ path: [...path, portNum], from: { node: id, port: portNum } });
+      }
+    });
 
-  const reach = async (arrival: Arrival): Promise<void> => {
-    let ni: NodeInfo;
-    try {
-      ni = await port.nodeInfo({ path: arrival.path }, q);
-    } catch (e) {
-      b.addError({
-        kind: errorKind(e),
-        message: (e as Error).message,
-        drPath: arrival.path,
-        ...(arrival.from ? { node: arrival.from.node, port: arrival.from.port } : {}),
-      });
-      return;
-    }
-    const { id, isNew } = placeNode(ni, arrival);
-    deepest = Math.max(deepest, arrival.path.length);
-    if (arrival.from) {
-      try {
-        b.addLink(arrival.from, { node: id, port: ni.localPort });
-      } catch (e) {
-        // The fabric changed under us (a cable moved or flapped): keep what is consistent.
-        b.addError({ kind: 'inconsistent', message: (e as Error).message, drPath: arrival.path, node: id, port: ni.localPort });
+  /** NodeInfo at the end of a route: place the node, link it, read what a new node needs. */
+  const reach = (arrival: Arrival): void =>
+    smp(ATTR.NodeInfo, 'NodeInfo', arrival.path, 0, arrival.from ?? {}, (data) => {
+      const ni = nodeInfoFrom(decodeGroup('NodeInfo', data));
+      const { id, isNew } = placeNode(ni, arrival);
+      deepest = Math.max(deepest, arrival.path.length);
+      if (arrival.from) {
+        try {
+          b.addLink(arrival.from, { node: id, port: ni.localPort });
+        } catch (e) {
+          // The fabric changed under us (a cable moved or flapped): keep what is consistent.
+          b.addError({ kind: 'inconsistent', message: (e as Error).message, drPath: arrival.path, node: id, port: ni.localPort });
+        }
       }
-    }
-    const node = b.node(id)!;
-    if (!isNew) {
-      // A known node reached through another port: that port's PortInfo (CAs are read per arrival port).
-      if (node.type !== 'Switch' && !node.ports.some((p) => p.portNum === ni.localPort && p.state)) {
-        await readPort(id, arrival.path, ni.localPort, false, undefined, ni.portGuid);
+      const node = b.node(id)!;
+      if (!isNew) {
+        // A known node reached through another port: that port's PortInfo (CAs are read per arrival port).
+        if (node.type !== 'Switch' && !node.ports.some((p) => p.portNum === ni.localPort && p.state)) {
+          readPort(id, arrival.path, ni.localPort, false, undefined, ni.portGuid);
+        }
+        return;
       }
-      return;
-    }
-    const infoTasks: Promise<unknown>[] = [
-      port.nodeDescription({ path: arrival.path }, q).then(
-        (d) => b.updateNode(id, { description: d }),
-        (e: unknown) => b.addError({ kind: errorKind(e), message: (e as Error).message, drPath: arrival.path, node: id }),
-      ),
-    ];
-    if (node.type === 'Switch') {
-      infoTasks.push(
-        port.switchInfo({ path: arrival.path }, q).then(
-          (si) =>
-            b.updateNode(id, {
-              switchInfo: {
-                linearFdbCap: si.linearFdbCap,
-                linearFdbTop: si.linearFdbTop,
-                multicastFdbCap: si.multicastFdbCap,
-                lifeTime: si.lifeTime,
-                enhancedPort0: si.enhancedPort0,
-              },
-            }),
-          (e: unknown) => b.addError({ kind: errorKind(e), message: (e as Error).message, drPath: arrival.path, node: id }),
-        ),
+      smp(ATTR.NodeDescription, 'NodeDescription', arrival.path, 0, { node: id }, (d) =>
+        b.updateNode(id, { description: nodeDescriptionFrom(decodeGroup('NodeDescription', d)) }),
       );
-      for (let p = 0; p <= ni.numPorts; p++) infoTasks.push(readPort(id, arrival.path, p, true, arrival.from ? ni.localPort : undefined));
-    } else {
-      // A CA or router: its arrival port; the start node also explores out of it.
-      infoTasks.push(readPort(id, arrival.path, ni.localPort, !arrival.from, undefined, ni.portGuid));
-    }
-    await Promise.all(infoTasks);
-  };
+      if (node.type === 'Switch') {
+        smp(ATTR.SwitchInfo, 'SwitchInfo', arrival.path, 0, { node: id }, (d) => {
+          const w = decodeSi(d);
+          b.updateNode(id, {
+            switchInfo: { linearFdbCap: w[0]!, linearFdbTop: w[2]!, multicastFdbCap: w[4]!, lifeTime: w[6]!, enhancedPort0: w[8] !== 0 },
+          });
+        });
+        for (let p = 0; p <= ni.numPorts; p++) readPort(id, arrival.path, p, true, arrival.from ? ni.localPort : undefined);
+      } else {
+        // A CA or router: its arrival port; the start node also explores out of it.
+        readPort(id, arrival.path, ni.localPort, !arrival.from, undefined, ni.portGuid);
+      }
+    });
 
-  const start = opts.from ?? [];
-  spawn(() => reach({ path: start }));
+  reach({ path: opts.from ?? [] });
   try {
     await allDone;
   } finally {
