@@ -23,6 +23,9 @@ export { discover, type DiscoverOptions, type DiscoveryProgress, type DiscoveryR
 export { sweepCounters, readSubnetManagers } from './ib/discovery/sweep.js';
 export { liveSource } from './ib/discovery/live.js';
 
+// Every SMP, SA and PMA query (diag-tool parity), resolution helpers
+export * as queries from './ib/queries/index.js';
+
 // Topology model and formats, audit
 export * as topology from './ib/topology/index.js';
 export * as audit from './ib/audit/index.js';

@@ -16,7 +16,20 @@ export type FieldGroupName =
   | 'SMInfo'
   | 'ClassPortInfo'
   | 'PortCounters'
-  | 'PortCountersExtended';
+  | 'PortCountersExtended'
+  | 'PortCountersExtendedErrors'
+  | 'PortCountersQP1Drop'
+  | 'GUIDInfo'
+  | 'LinearForwardingTable'
+  | 'MulticastForwardingTable'
+  | 'SLtoVLMappingTable'
+  | 'VLArbitrationTable'
+  | 'NodeRecord'
+  | 'PathRecord'
+  | 'MCMemberRecord'
+  | 'ServiceRecord'
+  | 'GUIDInfoRecord'
+  | 'SAHeader';
 
 export interface FieldDef {
   id: number;

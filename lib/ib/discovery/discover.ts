@@ -249,10 +249,8 @@ export async function discover(port: Port, opts: DiscoverOptions = {}): Promise<
       }
       const node = b.node(id)!;
       if (!isNew) {
-        // A known node reached through another port: that port's PortInfo (CAs are read per arrival port).
-        if (node.type !== 'Switch' && !node.ports.some((p) => p.portNum === ni.localPort && p.state)) {
-          readPort(id, arrival.path, ni.localPort, false, undefined, ni.portGuid);
-        }
+        // A known CA reached through another of its ports: that port's GUID (from this NodeInfo).
+        if (node.type !== 'Switch') b.setPort(id, ni.localPort, { guid: ni.portGuid });
         return;
       }
       smp(ATTR.NodeDescription, 'NodeDescription', arrival.path, 0, { node: id }, (d) =>
@@ -267,8 +265,12 @@ export async function discover(port: Port, opts: DiscoverOptions = {}): Promise<
         });
         for (let p = 0; p <= ni.numPorts; p++) readPort(id, arrival.path, p, true, arrival.from ? ni.localPort : undefined);
       } else {
-        // A CA or router: its arrival port; the start node also explores out of it.
-        readPort(id, arrival.path, ni.localPort, !arrival.from, undefined, ni.portGuid);
+        // A CA or router: every port (a down port of a dual-port HCA is worth an audit finding).
+        // Only the arrival port leads on, and only from the start node: CAs do not forward SMPs.
+        for (let p = 1; p <= ni.numPorts; p++) {
+          if (p === ni.localPort) readPort(id, arrival.path, p, !arrival.from, undefined, ni.portGuid);
+          else readPort(id, arrival.path, p, false);
+        }
       }
     });
 

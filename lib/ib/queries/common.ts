@@ -9,37 +9,20 @@ import { MadStatusError, MalformedReplyError, WriteNotAllowedError } from '../er
 import { decodeGroup, dumpField, encodeGroup, fieldGroup, type FieldGroupName, type FieldRecord, type FieldValue } from '../fields.js';
 import type { MadRequest, MadResponse, Port, QueryOptions } from '../port.js';
 
-/** Field groups of native Groups(), including the ones issue 4 added. */
-export type QueryGroup =
-  | FieldGroupName
-  | 'PortCountersExtendedErrors'
-  | 'PortCountersQP1Drop'
-  | 'GUIDInfo'
-  | 'LinearForwardingTable'
-  | 'MulticastForwardingTable'
-  | 'SLtoVLMappingTable'
-  | 'VLArbitrationTable'
-  | 'NodeRecord'
-  | 'PathRecord'
-  | 'MCMemberRecord'
-  | 'ServiceRecord'
-  | 'GUIDInfoRecord'
-  | 'SAHeader';
-
-// fields.ts types its group names as the lead's union; the native table has more.
-const G = (g: QueryGroup) => g as FieldGroupName;
+/** Field groups of the native Groups() table. */
+export type QueryGroup = FieldGroupName;
 
 export function decode(group: QueryGroup, buf: Buffer, offset = 0): FieldRecord {
-  return decodeGroup(G(group), buf, offset);
+  return decodeGroup(group, buf, offset);
 }
 export function encode(group: QueryGroup, buf: Buffer, offset: number, values: Record<string, number | bigint>): void {
-  encodeGroup(G(group), buf, offset, values);
+  encodeGroup(group, buf, offset, values);
 }
 export function dumpValue(group: QueryGroup, name: string, value: FieldValue): string {
-  return dumpField(G(group), name, value);
+  return dumpField(group, name, value);
 }
 export function groupFields(group: QueryGroup): Array<{ id: number; name: string; bits: number }> {
-  return fieldGroup(G(group));
+  return fieldGroup(group);
 }
 /** Dot-padded "Name:.....value" lines (libibmad's dumper format) for the given fields, padded to `width` (M_Keys are not displayed, as the diag tools do). */
 export function dumpLines(group: QueryGroup, rec: FieldRecord, width = 33, indent = '', names?: string[]): string {
