@@ -35,7 +35,8 @@ export class AuditConfigError extends HpcnetError {
 export function defaultAuditConfig(): AuditConfig {
   return {
     thresholds: defaultThresholds(),
-    rate: { counters: Object.fromEntries(ERROR_COUNTERS.filter((c) => c !== 'PortXmitWait').map((c) => [c, 0n])), intervalMs: 10_000 },
+    // Two counter samples 1 s apart, as ibdiagnet checks counters over a 1-second period.
+    rate: { counters: Object.fromEntries(ERROR_COUNTERS.filter((c) => c !== 'PortXmitWait').map((c) => [c, 0n])), intervalMs: 1_000 },
     sm: { minStandby: 0 },
     skip: new Set(),
     severities: {},
