@@ -96,10 +96,10 @@ class NativeMadTransport implements MadTransport {
       req.timeoutMs,
       req.retries,
       req.dest,
-      (outcome, attempts, errno, mad) => {
+      (outcome, attempts, errno, batch, start, end) => {
         const reply: MadRawReply = { outcome: OUTCOMES[outcome] ?? 'error', attempts };
         if (errno) reply.errno = errno;
-        if (mad) reply.mad = mad;
+        if (batch) reply.mad = batch.subarray(start, end);
         onDone(reply);
       },
     );

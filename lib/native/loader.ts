@@ -29,7 +29,8 @@ export interface NativeMadPort {
     timeoutMs: number,
     retries: number,
     dest: string,
-    cb: (outcome: number, attempts: number, errno: number, mad: Buffer | undefined) => void,
+    /** The reply MAD is batch[start, end) (one buffer per delivered batch). */
+    cb: (outcome: number, attempts: number, errno: number, batch: Buffer | undefined, start: number, end: number) => void,
   ): number;
   cancel(id: number): void;
   close(): void;

@@ -204,7 +204,7 @@ Napi::Value MadPort::Stats(const Napi::CallbackInfo& info) {
 //      componentMask|null, timeoutMs, retries, dest, callback) -> id
 // Positional arguments: this is the per-MAD hot path. Addresses were
 // validated in TypeScript; this re-checks what could corrupt memory.
-// callback(outcome, attempts, errno, mad|undefined)
+// callback(outcome, attempts, errno, batch|undefined, start, end): the reply MAD is batch[start, end)
 Napi::Value MadPort::Send(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (closed_) {
@@ -334,7 +334,8 @@ Napi::Value MadPort::Close(const Napi::CallbackInfo& info) {
   refd_ = false;
   Shutdown();
   for (auto& [id, cb] : pending) {
-    cb.Call({Napi::Number::New(env, static_cast<int>(Outcome::kClosed)), Napi::Number::New(env, 0), Napi::Number::New(env, 0), env.Undefined()});
+    cb.Call({Napi::Number::New(env, static_cast<int>(Outcome::kClosed)), Napi::Number::New(env, 0), Napi::Number::New(env, 0), env.Undefined(),
+             Napi::Number::New(env, 0), Napi::Number::New(env, 0)});
   }
   if (wasRefd) Unref();
   return env.Undefined();
@@ -349,7 +350,6 @@ void MadPort::Deliver(Napi::Env env, std::vector<MadCompletion>* batch) {
   size_t total = 0;
   for (const MadCompletion& c : *owned) total += c.mad.size();
   Napi::Buffer<uint8_t> all = Napi::Buffer<uint8_t>::New(env, std::max<size_t>(total, 1));
-  Napi::Function subarray = all.Get("subarray").As<Napi::Function>();
   size_t at = 0;
   for (MadCompletion& c : *owned) {
     size_t start = at;
@@ -361,10 +361,10 @@ void MadPort::Deliver(Napi::Env env, std::vector<MadCompletion>* batch) {
     if (it == callbacks_.end()) continue;  // cancelled
     Napi::FunctionReference cb = std::move(it->second);
     callbacks_.erase(it);
-    Napi::Value mad = c.outcome == Outcome::kOk
-                          ? subarray.Call(all, {Napi::Number::New(env, static_cast<double>(start)), Napi::Number::New(env, static_cast<double>(at))})
-                          : env.Undefined();
-    cb.Call({Napi::Number::New(env, static_cast<int>(c.outcome)), Napi::Number::New(env, c.attempts), Napi::Number::New(env, c.err), mad});
+    // The reply is all[start, at): the JS side makes the view (cheaper there than a call from here).
+    cb.Call({Napi::Number::New(env, static_cast<int>(c.outcome)), Napi::Number::New(env, c.attempts), Napi::Number::New(env, c.err),
+             c.outcome == Outcome::kOk ? static_cast<Napi::Value>(all) : env.Undefined(), Napi::Number::New(env, static_cast<double>(start)),
+             Napi::Number::New(env, static_cast<double>(at))});
     if (closed_) return;  // a callback closed the port
   }
   if (callbacks_.empty() && refd_) {

@@ -13,11 +13,12 @@
  * suffix (PortXmitDataExt, ...).
  */
 import { ATTR, MGMT_CLASS, METHOD } from '../attributes.js';
-import { decodeGroup, encodeGroup, type FieldRecord } from '../fields.js';
+import { decodeGroup, encodeGroup, fieldGroup, subsetDecoder } from '../fields.js';
 import type { Port, QueryOptions } from '../port.js';
 import type { Fabric, FabricNode } from '../topology/model.js';
 import type { CounterSample, PortCounters, SmInfo, SmState } from '../topology/snapshot.js';
 import { MadStatusError } from '../errors.js';
+import { HpcnetError } from '../../errors.js';
 import { formatAddress } from '../address.js';
 
 /** ClassPortInfo CapabilityMask bits of the PMA (IBA 16.1.3.1). */
@@ -36,12 +37,16 @@ function pmaTargets(node: FabricNode): Array<{ lid: number; port: number }> {
   return node.ports.filter((p) => p.lid && p.remote).map((p) => ({ lid: p.lid!, port: p.portNum }));
 }
 
-async function pmaGet(port: Port, lid: number, attrId: number, portSelect: number | undefined, group: 'ClassPortInfo' | 'PortCounters' | 'PortCountersExtended', q: QueryOptions): Promise<FieldRecord> {
-  const data = Buffer.alloc(192);
-  if (portSelect !== undefined) encodeGroup(group === 'ClassPortInfo' ? 'PortCounters' : group, data, 0, { PortSelect: portSelect });
-  const res = await port.mad({ ...q, mgmtClass: MGMT_CLASS.PMA, method: METHOD.Get, attrId, addr: { lid }, data });
-  if (res.status !== 0) throw new MadStatusError({ attribute: group, attrId, address: formatAddress({ lid }) }, res.statusDecoded);
-  return decodeGroup(group, res.data);
+/** The request payload for each PortSelect value, built once (PortSelect through libibmad's field table). */
+const selectData = new Map<number, Buffer>();
+function requestData(portSelect: number): Buffer {
+  let d = selectData.get(portSelect);
+  if (!d) {
+    d = Buffer.alloc(192);
+    encodeGroup('PortCounters', d, 0, { PortSelect: portSelect });
+    selectData.set(portSelect, d);
+  }
+  return d;
 }
 
 export interface SweepOptions extends QueryOptions {
@@ -54,36 +59,65 @@ export async function sweepCounters(port: Port, fabric: Fabric, opts: SweepOptio
   const { onError, ...q } = opts;
   const takenAt = new Date().toISOString();
   const out: PortCounters[] = [];
-  await Promise.all(
-    fabric.nodes.map(async (node) => {
-      const targets = pmaTargets(node);
-      if (targets.length === 0) return;
-      let cap = 0;
+  // Field lists without the selectors; names as perfquery prints them ("...Ext" for the 64-bit ones).
+  const pcNames = fieldGroup('PortCounters').map((d) => d.name).filter((n) => n !== 'PortSelect' && !n.startsWith('CounterSelect'));
+  const pceNames = fieldGroup('PortCountersExtended').map((d) => d.name).filter((n) => n !== 'PortSelect' && n !== 'CounterSelect');
+  const pceKeys = pceNames.map((n) => `${n}Ext`);
+  const decodePc = subsetDecoder('PortCounters', pcNames);
+  const decodePce = subsetDecoder('PortCountersExtended', pceNames);
+
+  let outstanding = 0;
+  let failed: Error | undefined;
+  let finished!: () => void;
+  const allDone = new Promise<void>((r) => (finished = r));
+
+  /** One PMA Get; `onData` runs with the payload, failures go to onError. */
+  const pma = (lid: number, attrId: number, attribute: string, data: Buffer | undefined, who: { node: string; port?: number }, onData: (d: Buffer) => void) => {
+    outstanding++;
+    port.submit({ ...q, mgmtClass: MGMT_CLASS.PMA, method: METHOD.Get, attrId, addr: { lid }, ...(data ? { data } : {}) }, (err, res) => {
       try {
-        cap = Number((await pmaGet(port, targets[0]!.lid, ATTR.ClassPortInfo, undefined, 'ClassPortInfo', q))['CapabilityMask'] ?? 0);
-      } catch (e) {
-        onError?.({ node: node.id, message: (e as Error).message });
-        return;
+        if (!err && res!.status !== 0) err = new MadStatusError({ attribute, attrId, address: formatAddress({ lid }) }, res!.statusDecoded);
+        if (err) {
+          const code = (err as HpcnetError).code;
+          if (code === 'ABORT_ERR' || code === 'ERR_PORT_CLOSED' || !(err instanceof HpcnetError)) failed ??= err;
+          else onError?.({ ...who, message: err.message });
+        } else if (!failed) onData(res!.data);
+      } finally {
+        if (--outstanding === 0 || failed) finished();
       }
+    });
+  };
+
+  for (const node of fabric.nodes) {
+    const targets = pmaTargets(node);
+    if (targets.length === 0) continue;
+    pma(targets[0]!.lid, ATTR.ClassPortInfo, 'ClassPortInfo', undefined, { node: node.id }, (cpi) => {
+      const cap = Number(decodeGroup('ClassPortInfo', cpi)['CapabilityMask'] ?? 0);
       const ext = (cap & (PMA_CAP.ExtendedWidth | PMA_CAP.ExtendedWidthNoIETF)) !== 0;
-      await Promise.all(
-        targets.map(async (t) => {
-          try {
-            const [pc, pce] = await Promise.all([
-              pmaGet(port, t.lid, ATTR.PortCounters, t.port, 'PortCounters', q),
-              ext ? pmaGet(port, t.lid, ATTR.PortCountersExtended, t.port, 'PortCountersExtended', q) : undefined,
-            ]);
-            const counters: Record<string, bigint> = {};
-            for (const [k, v] of Object.entries(pc)) if (k !== 'PortSelect' && !k.startsWith('CounterSelect')) counters[k] = BigInt(v as number);
-            if (pce) for (const [k, v] of Object.entries(pce)) if (k !== 'PortSelect' && k !== 'CounterSelect') counters[`${k}Ext`] = BigInt(v as number | bigint);
-            out.push({ node: node.id, port: t.port, counters });
-          } catch (e) {
-            onError?.({ node: node.id, port: t.port, message: (e as Error).message });
-          }
-        }),
-      );
-    }),
-  );
+      for (const t of targets) {
+        const counters: Record<string, bigint> = {};
+        const who = { node: node.id, port: t.port };
+        let parts = ext ? 2 : 1;
+        const complete = () => {
+          if (--parts === 0) out.push({ node: node.id, port: t.port, counters });
+        };
+        pma(t.lid, ATTR.PortCounters, 'PortCounters', requestData(t.port), who, (d) => {
+          const w = decodePc(d);
+          for (let i = 0; i < pcNames.length; i++) counters[pcNames[i]!] = BigInt(w[2 * i]!);
+          complete();
+        });
+        if (ext) {
+          pma(t.lid, ATTR.PortCountersExtended, 'PortCountersExtended', requestData(t.port), who, (d) => {
+            const w = decodePce(d);
+            for (let i = 0; i < pceKeys.length; i++) counters[pceKeys[i]!] = (BigInt(w[2 * i + 1]!) << 32n) | BigInt(w[2 * i]!);
+            complete();
+          });
+        }
+      }
+    });
+  }
+  if (outstanding > 0) await allDone;
+  if (failed) throw failed;
   out.sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : a.port - b.port));
   return { takenAt, ports: out };
 }
