@@ -39,7 +39,10 @@ export interface MadStatus {
   classSpecific: number;
 }
 
+const STATUS_OK: MadStatus = Object.freeze({ raw: 0, busy: false, redirect: false, invalidField: 'none', classSpecific: 0 });
+
 export function decodeMadStatus(raw: number): MadStatus {
+  if (raw === 0) return STATUS_OK;
   const code = (raw >> 2) & 7;
   const names: Record<number, MadStatus['invalidField']> = {
     0: 'none',

@@ -204,26 +204,22 @@ export async function discover(port: Port, opts: DiscoverOptions = {}): Promise<
   /** PortInfo of one port; switch ports with a physical link lead on to the next node. */
   const readPort = (id: string, path: number[], portNum: number, explore: boolean, arrivedOn?: number, portGuid?: bigint) =>
     smp(ATTR.PortInfo, 'PortInfo', path, portNum, { node: id, port: portNum }, (data) => {
+      // Words of PI_FIELDS, in order: field i at w[2i].
       const w = decodePi(data);
-      const [state, phys, wEn, wSup, wAct, sSup, sEn, sAct, xSup, xEn, xAct, lid, lmc, cap] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13].map((i) => w[2 * i]!) as number[];
       const node = b.node(id)!;
-      const physState = PHYS_PORT_STATES[phys!] ?? 'Unknown';
-      const activeWidth = one(widthsOf(wAct!));
-      const activeSpeed = one(speedsOf(xAct!, true)) ?? one(speedsOf(sAct!));
+      const physState = PHYS_PORT_STATES[w[2]!] ?? 'Unknown';
+      const activeWidth = one(widthsOf(w[8]!));
+      const activeSpeed = one(speedsOf(w[20]!, true)) ?? one(speedsOf(w[14]!));
       const fields: PortInput = {
-        state: PORT_STATES[state!] ?? 'Unknown',
+        state: PORT_STATES[w[0]!] ?? 'Unknown',
         physState,
-        width: { supported: widthsOf(wSup!), enabled: widthsOf(wEn!), ...(activeWidth ? { active: activeWidth } : {}) },
-        speed: {
-          supported: [...speedsOf(sSup!), ...speedsOf(xSup!, true)],
-          enabled: [...speedsOf(sEn!), ...speedsOf(xEn!, true)],
-          ...(activeSpeed ? { active: activeSpeed } : {}),
-        },
-        capabilityMask: cap!,
+        width: { supported: widthsOf(w[6]!), enabled: widthsOf(w[4]!), active: activeWidth },
+        speed: { supported: speedsOf(w[10]!).concat(speedsOf(w[16]!, true)), enabled: speedsOf(w[12]!).concat(speedsOf(w[18]!, true)), active: activeSpeed },
+        capabilityMask: w[26]!,
       };
       if (node.type !== 'Switch' || portNum === 0) {
-        fields.lid = lid!;
-        fields.lmc = lmc!;
+        fields.lid = w[22]!;
+        fields.lmc = w[24]!;
       }
       if (node.type === 'Switch' && portNum === 0 && node.portGuid !== undefined) fields.guid = node.portGuid;
       if (portGuid !== undefined) fields.guid = portGuid;

@@ -263,13 +263,19 @@ export class FabricBuilder {
     let port = node.ports.find((x) => x.portNum === portNum);
     if (!port) {
       port = { portNum, width: {}, speed: {} };
-      node.ports.push(port);
-      node.ports.sort((x, y) => x.portNum - y.portNum);
+      // Keep ports sorted: insert in place (they mostly arrive in order, so this is usually an append).
+      let i = node.ports.length;
+      while (i > 0 && node.ports[i - 1]!.portNum > portNum) i--;
+      node.ports.splice(i, 0, port);
     }
-    const { width, speed, ...rest } = p;
-    for (const [k, v] of Object.entries(rest)) if (v !== undefined) (port as unknown as Record<string, unknown>)[k] = v;
-    if (width) port.width = { ...port.width, ...stripUndefined(width) };
-    if (speed) port.speed = { ...port.speed, ...stripUndefined(speed) };
+    const target = port as unknown as Record<string, unknown>;
+    for (const k in p) {
+      if (k === 'width' || k === 'speed') continue;
+      const v = (p as Record<string, unknown>)[k];
+      if (v !== undefined) target[k] = v;
+    }
+    if (p.width) assignDefined(port.width, p.width);
+    if (p.speed) assignDefined(port.speed, p.speed);
     return port;
   }
 
@@ -310,8 +316,9 @@ export class FabricBuilder {
   }
 }
 
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+/** Copy the defined fields of `from` onto `to`. */
+function assignDefined<T extends object>(to: T, from: T): void {
+  for (const k in from) if (from[k] !== undefined) to[k] = from[k];
 }
 
 function describeRef(b: FabricBuilder, r: PortRef): string {
