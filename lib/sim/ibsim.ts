@@ -36,7 +36,7 @@ import { join, resolve } from 'node:path';
 import { SimulatorError } from '../errors.js';
 import { packageRoot } from '../util/paths.js';
 import { ibsimLimitArgs, summarizeNetFile, type NetSummary } from './netfile.js';
-import { killGroup, pidAlive, registerTemporary, sleep, tail, unregisterTemporary, waitFor } from './process.js';
+import { collect, killGroup, pidAlive, registerTemporary, sleep, tail, unregisterTemporary, waitFor } from './process.js';
 
 export interface IbSimOptions {
   /** Path of an ibsim net file; default: the bundled fabric (lib/sim/fabrics/default.net). */
@@ -374,25 +374,7 @@ export class IbSim {
 
   /** Run a client program to completion and collect its output. */
   async exec(command: string, args: string[] = [], opts: ExecOptions = {}): Promise<ExecResult> {
-    const child = this.spawn(command, args, opts);
-    return new Promise((resolveExec, reject) => {
-      let stdout = '';
-      let stderr = '';
-      child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-      child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-      const ms = opts.timeoutMs ?? 120_000;
-      const timer = ms > 0 ? setTimeout(() => child.kill('SIGKILL'), ms) : undefined;
-      child.on('error', (e) => {
-        clearTimeout(timer);
-        reject(new SimulatorError(`cannot run ${command}: ${e.message}`, { cause: e }));
-      });
-      child.on('close', (code, signal) => {
-        clearTimeout(timer);
-        resolveExec({ code, signal, stdout, stderr });
-      });
-      child.stdin!.on('error', () => {}); // a program that exits without reading its input
-      child.stdin!.end(opts.input ?? '');
-    });
+    return collect(this.spawn(command, args, opts), command, opts);
   }
 
   /** Run a Node.js script as a client of the fabric (the addon works there). */

@@ -4,6 +4,7 @@
  * tails for error messages, process-group kills, and cleanup of temporary
  * simulators at exit and on SIGINT/SIGTERM/SIGHUP.
  */
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { SimulatorError } from '../errors.js';
 
@@ -86,4 +87,36 @@ export function registerTemporary(t: Temporary): void {
 
 export function unregisterTemporary(t: Temporary): void {
   temporaries.delete(t);
+}
+
+export interface CollectedRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Feed `input` to a child started with piped stdio, collect its output, and
+ * kill it after `timeoutMs` (0: no limit). Rejects only when it cannot start.
+ */
+export function collect(child: ChildProcess, what: string, opts: { timeoutMs?: number; input?: string } = {}): Promise<CollectedRun> {
+  return new Promise((resolve, reject) => {
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const ms = opts.timeoutMs ?? 120_000;
+    const timer = ms > 0 ? setTimeout(() => child.kill('SIGKILL'), ms) : undefined;
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(new SimulatorError(`cannot run ${what}: ${e.message}`, { cause: e }));
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+    child.stdin!.on('error', () => undefined); // a program that exits without reading its input
+    child.stdin!.end(opts.input ?? '');
+  });
 }

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { SimulatorError } from '../../errors.js';
 import { packageRoot } from '../../util/paths.js';
 import { stateRoot } from '../ibsim.js';
-import { killGroup, pidAlive, registerTemporary, sleep, tail, unregisterTemporary } from '../process.js';
+import { collect, killGroup, pidAlive, registerTemporary, sleep, tail, unregisterTemporary } from '../process.js';
 import type { DaemonConfig, HostStatus } from './daemon.js';
 import { RELEASES, type FaultRule, type HostSpec, type IfaceSpec, type LustreHold, type Release } from './kernel.js';
 import { ip2num } from './nid.js';
@@ -288,24 +288,7 @@ export class LnetEmulator {
   /** Run a program on `host` to completion and collect its output. */
   exec(host: string | undefined, command: string, args: string[] = [], opts: ExecOptions = {}): Promise<ExecResult> {
     const child = this.spawn(command, args, { ...(host !== undefined ? { host } : {}), ...(opts.env ? { env: opts.env } : {}), ...(opts.cwd ? { cwd: opts.cwd } : {}) });
-    return new Promise((resolve, reject) => {
-      let stdout = '';
-      let stderr = '';
-      child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-      child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-      const ms = opts.timeoutMs ?? 120_000;
-      const timer = ms > 0 ? setTimeout(() => child.kill('SIGKILL'), ms) : undefined;
-      child.on('error', (e) => {
-        clearTimeout(timer);
-        reject(new SimulatorError(`cannot run ${command}: ${e.message}`, { cause: e }));
-      });
-      child.on('close', (code, signal) => {
-        clearTimeout(timer);
-        resolve({ code, signal, stdout, stderr });
-      });
-      child.stdin!.on('error', () => undefined); // the program may exit without reading
-      child.stdin!.end(opts.input ?? '');
-    });
+    return collect(child, command, opts);
   }
 
   private ctrl<T>(body: Record<string, unknown>): Promise<T> {
