@@ -8,6 +8,7 @@
  * The addon must live in a process started with LD_PRELOAD=libumad2sim, so
  * the CLI re-executes itself with the simulator's environment.
  */
+import { constants as osConstants } from 'node:os';
 import { Command, CommanderError } from 'commander';
 import { nativeVersions } from '../native/loader.js';
 import { IbSim } from '../sim/ibsim.js';
@@ -19,19 +20,34 @@ import { extractSimOptions, type SimRequest } from './sim-options.js';
 import { EXIT_FAILED, fail } from './util.js';
 
 async function runUnderSim(req: SimRequest, args: string[]): Promise<number> {
+  // A temporary simulator is started as "persistent" so that its own signal
+  // handling stays out of the way: this process forwards signals to the
+  // command, waits for it to finish, and only then stops the simulator.
   const sim =
     req.mode === 'attach'
       ? IbSim.attach(req.name!)
-      : await IbSim.start(req.topology ? { topology: req.topology } : {});
+      : await IbSim.start({ ...(req.topology ? { topology: req.topology } : {}), persistent: true });
+  const lastResort = () => sim.killSync();
+  if (req.mode === 'temp') process.on('exit', lastResort);
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  let forward: ((sig: NodeJS.Signals) => void) | undefined;
   try {
     const child = sim.spawn(process.execPath, [cliEntry(), ...args], {
       ...(req.host ? { host: req.host } : {}),
       cwd: sim.callerCwd(),
       stdio: 'inherit',
     });
-    return await new Promise<number>((res) => child.on('close', (code, sig) => res(code ?? (sig ? 128 : EXIT_FAILED))));
+    forward = (sig: NodeJS.Signals) => void child.kill(sig);
+    for (const sig of signals) process.on(sig, forward);
+    return await new Promise<number>((res) =>
+      child.on('close', (code, sig) => res(code ?? (sig ? 128 + (osConstants.signals[sig] ?? 0) : EXIT_FAILED))),
+    );
   } finally {
-    if (req.mode === 'temp') await sim.stop();
+    if (forward) for (const sig of signals) process.removeListener(sig, forward);
+    if (req.mode === 'temp') {
+      await sim.stop();
+      process.removeListener('exit', lastResort);
+    }
   }
 }
 

@@ -40,7 +40,15 @@ describe('live audit on the bundled fabric', () => {
       ports: Array<{ description: string; lid: number; port: number; counters: Record<string, string> }>;
       errors: unknown[];
       sms: Array<{ guid: string; state: string; lid: number }>;
+      extended: Array<{ description: string; lid: number; port: number; counters: Record<string, string> }>;
     };
+    // ibsim's PMA supports PortCountersExtended: every port also has a 64-bit entry, monotonic against perfquery -x.
+    assert.equal(data.extended.length, 36);
+    for (const p of data.extended.slice(0, 6)) {
+      const pq = await sim.exec('perfquery', ['-x', String(p.lid), String(p.port)]);
+      const later = BigInt(/^PortXmitData:\.+(\d+)$/m.exec(pq.stdout)![1]!);
+      assert.ok(BigInt(p.counters['PortXmitData']!) <= later, `${p.description} port ${p.port}`);
+    }
     assert.deepEqual(data.errors, []);
     assert.equal(data.ports.length, 36, 'every end of the 18 cables');
     const ERR = ['SymbolErrorCounter', 'LinkErrorRecoveryCounter', 'LinkDownedCounter', 'PortRcvErrors', 'PortXmitDiscards', 'VL15Dropped'];

@@ -123,6 +123,26 @@ describe('IbSim lifecycle', () => {
     assert.deepEqual(IbSim.list(), []);
   });
 
+  it('`hpcnet --sim <command>`: a SIGINT to hpcnet reaches the command, then the simulator is removed', async () => {
+    const { spawn } = await import('node:child_process');
+    const { cliEntry } = await import('../../lib/util/paths.js');
+    const child = spawn(process.execPath, [cliEntry(), '--sim', 'ib', 'exporter', '--listen', '127.0.0.1:0', '--interval', '60s'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d));
+    child.stderr!.on('data', (d: Buffer) => (out += d));
+    const exited = new Promise<[number | null, string | null]>((r) => child.on('close', (c, s) => r([c, s])));
+    for (let i = 0; i < 600 && !/collection ok/.test(out); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.match(out, /collection ok/);
+    const [sim] = IbSim.list();
+    assert.ok(sim, 'the temporary simulator runs');
+    child.kill('SIGINT');
+    const [code, signal] = await exited;
+    assert.deepEqual([code, signal], [0, null], out);
+    assert.match(out, /SIGINT, closing/);
+    assert.deepEqual(processesOf(sim.sockName), []);
+    assert.deepEqual(IbSim.list(), []);
+  });
+
   it('SIGINT to a process with a temporary simulator stops the simulator and removes its files', async () => {
     const { spawn } = await import('node:child_process');
     const { pathToFileURL } = await import('node:url');

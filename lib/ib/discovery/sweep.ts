@@ -7,10 +7,12 @@
  * PortCountersExtended where supported. All queries of the sweep are in
  * flight together, bounded by the port's window and per-destination limit.
  *
- * Counter names are libibmad's (what perfquery prints). A port's record holds
- * the PortCounters fields with their real widths (so saturation is judged
- * right); the 64-bit PortCountersExtended values are added with an "Ext"
- * suffix (PortXmitDataExt, ...).
+ * Counter names are libibmad's (what perfquery and perfquery -x print). A
+ * port gets one entry from PortCounters (fields at their real widths, so
+ * saturation is judged right) and, where supported, a second entry from
+ * PortCountersExtended marked `extended: true` (64-bit data counters); the
+ * exporter prefers the 64-bit value, the audit reads error counters from the
+ * first.
  */
 import { ATTR, MGMT_CLASS, METHOD } from '../attributes.js';
 import { decodeGroup, encodeGroup, fieldGroup, subsetDecoder } from '../fields.js';
@@ -62,7 +64,6 @@ export async function sweepCounters(port: Port, fabric: Fabric, opts: SweepOptio
   // Field lists without the selectors; names as perfquery prints them ("...Ext" for the 64-bit ones).
   const pcNames = fieldGroup('PortCounters').map((d) => d.name).filter((n) => n !== 'PortSelect' && !n.startsWith('CounterSelect'));
   const pceNames = fieldGroup('PortCountersExtended').map((d) => d.name).filter((n) => n !== 'PortSelect' && n !== 'CounterSelect');
-  const pceKeys = pceNames.map((n) => `${n}Ext`);
   const decodePc = subsetDecoder('PortCounters', pcNames);
   const decodePce = subsetDecoder('PortCountersExtended', pceNames);
 
@@ -95,22 +96,19 @@ export async function sweepCounters(port: Port, fabric: Fabric, opts: SweepOptio
       const cap = Number(decodeGroup('ClassPortInfo', cpi)['CapabilityMask'] ?? 0);
       const ext = (cap & (PMA_CAP.ExtendedWidth | PMA_CAP.ExtendedWidthNoIETF)) !== 0;
       for (const t of targets) {
-        const counters: Record<string, bigint> = {};
         const who = { node: node.id, port: t.port };
-        let parts = ext ? 2 : 1;
-        const complete = () => {
-          if (--parts === 0) out.push({ node: node.id, port: t.port, counters });
-        };
         pma(t.lid, ATTR.PortCounters, 'PortCounters', requestData(t.port), who, (d) => {
           const w = decodePc(d);
+          const counters: Record<string, bigint> = {};
           for (let i = 0; i < pcNames.length; i++) counters[pcNames[i]!] = BigInt(w[2 * i]!);
-          complete();
+          out.push({ node: node.id, port: t.port, counters });
         });
         if (ext) {
           pma(t.lid, ATTR.PortCountersExtended, 'PortCountersExtended', requestData(t.port), who, (d) => {
             const w = decodePce(d);
-            for (let i = 0; i < pceKeys.length; i++) counters[pceKeys[i]!] = (BigInt(w[2 * i + 1]!) << 32n) | BigInt(w[2 * i]!);
-            complete();
+            const counters: Record<string, bigint> = {};
+            for (let i = 0; i < pceNames.length; i++) counters[pceNames[i]!] = (BigInt(w[2 * i + 1]!) << 32n) | BigInt(w[2 * i]!);
+            out.push({ node: node.id, port: t.port, counters, extended: true });
           });
         }
       }
@@ -118,7 +116,7 @@ export async function sweepCounters(port: Port, fabric: Fabric, opts: SweepOptio
   }
   if (outstanding > 0) await allDone;
   if (failed) throw failed;
-  out.sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : a.port - b.port));
+  out.sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : a.port - b.port || Number(!!a.extended) - Number(!!b.extended)));
   return { takenAt, ports: out };
 }
 

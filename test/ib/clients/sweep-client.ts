@@ -10,8 +10,10 @@ const errors: unknown[] = [];
 const sample = await sweepCounters(port, fabric, { onError: (e) => errors.push(e) });
 const sms = await readSubnetManagers(port, fabric);
 const lidOf = new Map(fabric.nodes.map((n) => [n.id, n.type === 'Switch' ? n.ports.find((p) => p.portNum === 0)?.lid : undefined]));
-const out = sample.ports.map((p) => {
+const entry = (p: (typeof sample.ports)[number]) => {
   const n = fabric.nodes.find((x) => x.id === p.node)!;
   return { description: n.description, lid: lidOf.get(n.id) ?? n.ports.find((x) => x.portNum === p.port)?.lid, port: p.port, counters: p.counters };
-});
-process.stdout.write(JSON.stringify(toJsonValue({ ports: out, errors, sms })) + '\n');
+};
+const ports = sample.ports.filter((p) => !p.extended).map(entry);
+const extended = sample.ports.filter((p) => p.extended).map(entry);
+process.stdout.write(JSON.stringify(toJsonValue({ ports, extended, errors, sms })) + '\n');
