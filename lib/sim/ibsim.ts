@@ -36,7 +36,7 @@ import { join, resolve } from 'node:path';
 import { SimulatorError } from '../errors.js';
 import { packageRoot } from '../util/paths.js';
 import { ibsimLimitArgs, summarizeNetFile, type NetSummary } from './netfile.js';
-import { collect, killGroup, pidAlive, registerTemporary, sleep, tail, unregisterTemporary, waitFor } from './process.js';
+import { collect, killGroup, pidAlive, readState, registerTemporary, sleep, tail, unregisterTemporary, waitFor } from './process.js';
 
 export interface IbSimOptions {
   /** Path of an ibsim net file; default: the bundled fabric (lib/sim/fabrics/default.net). */
@@ -307,14 +307,8 @@ export class IbSim {
 
   private static tryAttach(name: string): IbSim | undefined {
     if (!NAME_RE.test(name)) throw new SimulatorError(`invalid simulator name '${name}'`);
-    const file = join(simRoot(), name, 'state.json');
-    if (!existsSync(file)) return undefined;
-    let state: IbSimState;
-    try {
-      state = JSON.parse(readFileSync(file, 'utf8')) as IbSimState;
-    } catch {
-      return undefined;
-    }
+    const state = readState<IbSimState>(join(simRoot(), name, 'state.json'));
+    if (!state) return undefined;
     if (!pidAlive(state.pids.ibsim) || !ibsimListening(state.sockName)) return undefined;
     return new IbSim(state);
   }

@@ -5,7 +5,7 @@
  * simulators at exit and on SIGINT/SIGTERM/SIGHUP.
  */
 import type { ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { SimulatorError } from '../errors.js';
 
 /** Is the process running? A zombie (exited, not yet reaped) counts as gone. */
@@ -119,4 +119,14 @@ export function collect(child: ChildProcess, what: string, opts: { timeoutMs?: n
     child.stdin!.on('error', () => undefined); // a program that exits without reading its input
     child.stdin!.end(opts.input ?? '');
   });
+}
+
+/** A simulator's state file, or undefined when it is missing or unreadable (a stale or half-written folder). */
+export function readState<T>(file: string): T | undefined {
+  if (!existsSync(file)) return undefined;
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as T;
+  } catch {
+    return undefined;
+  }
 }

@@ -7,12 +7,12 @@
  */
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SimulatorError } from '../../errors.js';
 import { packageRoot } from '../../util/paths.js';
 import { stateRoot } from '../ibsim.js';
-import { collect, killGroup, pidAlive, registerTemporary, sleep, tail, unregisterTemporary } from '../process.js';
+import { collect, killGroup, pidAlive, readState, registerTemporary, sleep, tail, unregisterTemporary } from '../process.js';
 import type { DaemonConfig, HostStatus } from './daemon.js';
 import { RELEASES, type FaultRule, type HostSpec, type IfaceSpec, type LustreHold, type Release } from './kernel.js';
 import { ip2num } from './nid.js';
@@ -220,14 +220,8 @@ export class LnetEmulator {
 
   private static tryAttach(name: string): LnetEmulator | undefined {
     if (!NAME_RE.test(name)) throw new SimulatorError(`invalid emulator name '${name}'`);
-    const file = join(emuRoot(), name, 'state.json');
-    if (!existsSync(file)) return undefined;
-    let state: LnetEmuState;
-    try {
-      state = JSON.parse(readFileSync(file, 'utf8')) as LnetEmuState;
-    } catch {
-      return undefined;
-    }
+    const state = readState<LnetEmuState>(join(emuRoot(), name, 'state.json'));
+    if (!state) return undefined;
     if (!pidAlive(state.pid) || !existsSync(join(state.dir, 'daemon.sock'))) return undefined;
     return new LnetEmulator(state);
   }
