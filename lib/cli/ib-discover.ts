@@ -5,7 +5,7 @@ import { parseAddress } from '../ib/address.js';
 import { discover, type DiscoveryProgress } from '../ib/discovery/discover.js';
 import { applyNodeNameMap, FABRIC_FORMATS, loadNodeNameMap, writeFabric, type FabricFormat } from '../ib/topology/index.js';
 import { InvalidArgumentError } from '../errors.js';
-import { openPortFromFlags, withPortFlags, type PortFlags } from './ib-query.js';
+import { openPortFromFlags, withPortFlags, type PortFlags } from './ib-flags.js';
 import { action, parseIntOption } from './util.js';
 
 /** A one-line progress display on a TTY (stderr), nothing otherwise. */

@@ -14,7 +14,7 @@
  */
 import type { Command } from 'commander';
 import { InvalidArgumentError } from '../errors.js';
-import { RULE_IDS, prepareAudit, type AuditOptions, type LiveAuditSource, type RuleId } from '../ib/audit/index.js';
+import { auditOptionsFromText, prepareAudit, type LiveAuditSource } from '../ib/audit/index.js';
 import {
   DEFAULT_INTERVAL_MS,
   DEFAULT_LISTEN,
@@ -27,7 +27,6 @@ import {
   type DiagToolsSourceOptions,
   type ExporterSource,
 } from '../ib/exporter/index.js';
-import { parseSpeed, parseWidth } from '../ib/topology/index.js';
 import { action } from './util.js';
 
 export interface IbExporterHooks {
@@ -60,30 +59,6 @@ function positiveInt(name: string, v: string): number {
   return n;
 }
 
-function auditOptions(o: ExporterCliOptions): AuditOptions {
-  const a: AuditOptions = {};
-  if (o.config) a.configPath = o.config;
-  if (o.reference) a.referencePath = o.reference;
-  if (o.nodeNameMap) a.nodeNameMapPath = o.nodeNameMap;
-  if (o.expectWidth) {
-    const w = parseWidth(o.expectWidth);
-    if (!w) throw new InvalidArgumentError(`--expect-width: expected 1X, 2X, 4X, 8X or 12X, got '${o.expectWidth}'`);
-    a.expectWidth = w;
-  }
-  if (o.expectSpeed) {
-    const s = parseSpeed(o.expectSpeed);
-    if (!s) throw new InvalidArgumentError(`--expect-speed: expected SDR, DDR, QDR, FDR10, FDR, EDR, HDR, NDR or XDR, got '${o.expectSpeed}'`);
-    a.expectSpeed = s;
-  }
-  if (o.skip) {
-    a.skip = o.skip.split(',').map((s) => s.trim()).filter(Boolean).map((s) => {
-      if (!RULE_IDS.includes(s as RuleId)) throw new InvalidArgumentError(`--skip: unknown rule '${s}'`);
-      return s as RuleId;
-    });
-  }
-  return a;
-}
-
 function isExporterSource(s: LiveAuditSource | ExporterSource): s is ExporterSource {
   return 'kind' in s || 'close' in s;
 }
@@ -112,7 +87,7 @@ export function registerIbExporter(ib: Command, hooks: IbExporterHooks = {}): vo
         const listen = parseListen(o.listen);
         const intervalMs = parseDuration(o.interval, '--interval');
         const timeoutMs = o.timeout ? parseDuration(o.timeout, '--timeout') : undefined;
-        const prep = prepareAudit(auditOptions(o));
+        const prep = prepareAudit(auditOptionsFromText(o));
         let source: ExporterSource;
         if (o.snapshot && o.source) throw new InvalidArgumentError('give either --snapshot or --source, not both');
         if (o.snapshot) {

@@ -1,45 +1,11 @@
 /** `hpcnet ib query <attribute> <address> [port]`: SMP queries like smpquery. */
 import type { Command } from 'commander';
-import type { Address } from '../ib/address.js';
 import { dumpGroup } from '../ib/fields.js';
-import { openPort, type Port } from '../ib/port.js';
 import { InvalidArgumentError } from '../errors.js';
 import * as q from '../ib/queries/index.js';
 import { toJsonValue } from '../util/json.js';
-import { action, parseIntOption, printJson } from './util.js';
-
-export interface PortFlags {
-  C?: string;
-  P?: number;
-  t?: number;
-  D?: boolean;
-  json?: boolean;
-}
-
-/** Open the port the diag-tool flags select (-C ca, -P port, -t timeout). */
-export function openPortFromFlags(o: PortFlags, extra: { allowWrites?: boolean; window?: number; perDestination?: number } = {}): Promise<Port> {
-  return openPort({
-    ...(o.C !== undefined ? { ca: o.C } : {}),
-    ...(o.P !== undefined ? { port: o.P } : {}),
-    ...(o.t !== undefined ? { timeoutMs: o.t } : {}),
-    ...extra,
-  });
-}
-
-/** Add the diag tools' common flags to a command. */
-export function withPortFlags(cmd: Command): Command {
-  return cmd
-    .option('-C <ca>', 'CA name')
-    .option('-P <port>', 'CA port number', parseIntOption('-P'))
-    .option('-t <ms>', 'timeout per attempt in ms', parseIntOption('-t'))
-    .option('--json', 'JSON output');
-}
-
-/** How smpquery names a destination in its "# ... info:" header. */
-export function portidText(a: Address, selfLid: number): string {
-  if (a.path) return `DR path slid ${a.lid !== undefined ? selfLid : 65535}; dlid 65535; 0${a.path.map((p) => ',' + p).join('')}`;
-  return `Lid ${a.lid}`;
-}
+import { loadNameMap, openPortFromFlags, targetFromFlags, withPortFlags, type ToolFlags } from './ib-flags.js';
+import { action, printJson } from './util.js';
 
 const QUERIES = ['nodeinfo', 'nodedesc', 'portinfo', 'switchinfo', 'pkeys', 'sl2vl', 'vlarb', 'guids', 'lft', 'mft', 'sminfo'] as const;
 type QueryName = (typeof QUERIES)[number];
@@ -73,7 +39,7 @@ export function registerIbQuery(ib: Command): void {
       .option('-G', 'the address is a port GUID (resolved through the SA)')
       .option('--node-name-map <file>', 'node name map (opensm format)'),
   ).action(
-    action(async (attr: string, addrText: string, portText: string | undefined, o: PortFlags & { G?: boolean; nodeNameMap?: string }) => {
+    action(async (attr: string, addrText: string, portText: string | undefined, o: ToolFlags) => {
       const lower = attr.toLowerCase();
       const name = (ALIASES[lower] ?? lower) as QueryName;
       if (!QUERIES.includes(name)) throw new InvalidArgumentError(`unknown attribute '${attr}' (one of ${QUERIES.join(', ')})`);
@@ -84,9 +50,8 @@ export function registerIbQuery(ib: Command): void {
         if (name !== 'lft' && name !== 'mft' && portNum > 254) throw new InvalidArgumentError(`port '${portText}' must be 0..254`);
       }
       await using port = await openPortFromFlags(o);
-      const { targetFromFlags } = await import('./ib-tools.js');
       const addr = await targetFromFlags(port, addrText, o);
-      const where = portidText(addr, port.lid);
+      const where = q.portidText(addr, port.lid);
       switch (name) {
         case 'nodeinfo': {
           const ni = await port.nodeInfo(addr);
@@ -98,7 +63,6 @@ export function registerIbQuery(ib: Command): void {
           let desc = await port.nodeDescription(addr);
           if (o.nodeNameMap) {
             // The name map's name for this node GUID, as the diag tools print it.
-            const { loadNameMap } = await import('./ib-tools.js');
             desc = loadNameMap(o)?.get((await port.nodeInfo(addr)).nodeGuid) ?? desc;
           }
           if (o.json) return printJson({ nodeDescription: desc });
@@ -137,14 +101,12 @@ export function registerIbQuery(ib: Command): void {
         case 'lft': {
           const ports = await q.lftBlock(port, addr, portNum);
           if (o.json) return printJson({ block: portNum, ports });
-          const lines = ports.map((p, i) => `0x${(portNum * 64 + i).toString(16).padStart(4, '0')} ${String(p).padStart(3, '0')}`);
-          return void process.stdout.write(`# LinearForwardingTable block ${portNum}: ${where}\n${lines.join('\n')}\n`);
+          return void process.stdout.write(q.lftBlockText(portNum, ports, where) + '\n');
         }
         case 'mft': {
           const masks = await q.mftBlock(port, addr, portNum);
           if (o.json) return printJson({ block: portNum, portMasks: masks });
-          const lines = masks.map((m, i) => `0x${(0xc000 + portNum * 32 + i).toString(16)} 0x${m.toString(16).padStart(4, '0')}`);
-          return void process.stdout.write(`# MulticastForwardingTable block ${portNum} (ports 0-15): ${where}\n${lines.join('\n')}\n`);
+          return void process.stdout.write(q.mftBlockText(portNum, masks, where) + '\n');
         }
         case 'sminfo': {
           const s = await q.smInfo(port, addr);

@@ -3,187 +3,18 @@
  * Flags as the diag tools: -C ca, -P port, -D directed route, -G port GUID,
  * -t timeout, --node-name-map file; --json everywhere.
  */
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { parseAddress, type Address } from '../ib/address.js';
+import type { Address } from '../ib/address.js';
 import { MGMT_CLASS } from '../ib/attributes.js';
-import type { Port } from '../ib/port.js';
 import * as q from '../ib/queries/index.js';
-import { parseNodeNameMap, type NodeNameMap } from '../ib/topology/nodenamemap.js';
 import { InvalidArgumentError } from '../errors.js';
 import { toJsonValue } from '../util/json.js';
-import { openPortFromFlags, portidText, withPortFlags, type PortFlags } from './ib-query.js';
+import { loadNameMap, openPortFromFlags, parseGuid, parseNum, targetFromFlags, withToolFlags, type ToolFlags } from './ib-flags.js';
 import { action, printJson } from './util.js';
-
-export interface ToolFlags extends PortFlags {
-  G?: boolean;
-  nodeNameMap?: string;
-}
-
-/** Add -D, -G and --node-name-map to the common flags. */
-export function withToolFlags(cmd: Command, opts: { directed?: boolean } = {}): Command {
-  withPortFlags(cmd);
-  if (opts.directed !== false) cmd.option('-D', 'the address is a directed route (0,1,3)');
-  return cmd.option('-G', 'the address is a port GUID (resolved through the SA)').option('--node-name-map <file>', 'node name map (opensm format)');
-}
-
-export function loadNameMap(o: ToolFlags): NodeNameMap | undefined {
-  if (!o.nodeNameMap) return undefined;
-  return parseNodeNameMap(readFileSync(o.nodeNameMap, 'utf8'), o.nodeNameMap);
-}
-
-function parseGuid(text: string): bigint {
-  if (!/^(0x)?[0-9a-f]{1,16}$/i.test(text.trim())) throw new InvalidArgumentError(`'${text}' is not a GUID (hex, up to 16 digits)`);
-  return BigInt(text.trim().startsWith('0x') || text.trim().startsWith('0X') ? text.trim() : '0x' + text.trim());
-}
-
-/** The destination the flags describe: -D route, -G GUID (SA lookup), else a LID. */
-export async function targetFromFlags(port: Port, text: string, o: ToolFlags, resolver?: q.Resolver): Promise<Address> {
-  if (o.D && o.G) throw new InvalidArgumentError('-D and -G cannot be combined');
-  if (o.G) return { lid: await (resolver ?? new q.Resolver(port)).guidToLid(parseGuid(text)) };
-  return parseAddress(text, { directed: !!o.D });
-}
-
-function parseNum(text: string | undefined, what: string, max: number): number | undefined {
-  if (text === undefined) return undefined;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 0 || n > max) throw new InvalidArgumentError(`${what} '${text}' must be a whole number 0..${max}`);
-  return n;
-}
 
 const out = (s: string) => void process.stdout.write(s.endsWith('\n') ? s : s + '\n');
 const json = (v: unknown) => printJson(toJsonValue(v));
 const noRaw = <T extends object>(v: T) => ({ ...v, raw: undefined });
-
-// ---------------------------------------------------------------------------
-// saquery-like text
-
-const dots = (name: string, width: number) => `${name}`.padEnd(width, '.');
-function nodeRecordText(r: q.NodeRecord, map?: NodeNameMap): string {
-  const ni = r.nodeInfo;
-  const t = ni.nodeType === 'CA' ? 'Channel Adapter' : ni.nodeType;
-  const h = (n: number) => '0x' + n.toString(16).toUpperCase();
-  const g = (v: bigint) => '0x' + v.toString(16).padStart(16, '0');
-  const rows: Array<[string, string]> = [
-    ['lid', String(r.lid)],
-    ['reserved', '0x0'],
-    ['base_version', h(ni.baseVersion)],
-    ['class_version', h(ni.classVersion)],
-    ['node_type', t],
-    ['num_ports', String(ni.numPorts)],
-    ['sys_guid', g(ni.systemImageGuid)],
-    ['node_guid', g(ni.nodeGuid)],
-    ['port_guid', g(ni.portGuid)],
-    ['partition_cap', h(ni.partitionCap)],
-    ['device_id', h(ni.deviceId)],
-    ['revision', h(ni.revision)],
-    ['port_num', String(ni.localPort)],
-    ['vendor_id', h(ni.vendorId)],
-    ['NodeDescription', map?.get(ni.nodeGuid) ?? r.nodeDescription],
-  ];
-  return 'NodeRecord dump:\n' + rows.map(([k, v]) => `\t\t${dots(k, 24)}${v}`).join('\n');
-}
-function linkRecordText(r: q.LinkRecord): string {
-  return (
-    'LinkRecord dump:\n' +
-    ([
-      ['FromLID', r.fromLid],
-      ['FromPort', r.fromPort],
-      ['ToPort', r.toPort],
-      ['ToLID', r.toLid],
-    ] as Array<[string, number]>)
-      .map(([k, v]) => `\t\t${dots(k, 27)}${v}`)
-      .join('\n')
-  );
-}
-function smInfoRecordText(r: q.SmInfoRecord): string {
-  const g = (v: bigint) => '0x' + v.toString(16).padStart(16, '0');
-  return [
-    'SMInfoRecord dump:',
-    '\t\tRID',
-    `\t\t${dots('LID', 22)}${r.lid}`,
-    '\t\tSMInfo dump:',
-    `\t\t${dots('GUID', 22)}${g(r.smInfo.guid)}`,
-    `\t\t${dots('SM_Key', 22)}${g(r.smInfo.smKey)}`,
-    `\t\t${dots('ActCount', 22)}${r.smInfo.actCount}`,
-    `\t\t${dots('Priority', 22)}${r.smInfo.priority}`,
-    `\t\t${dots('SMState', 22)}${r.smInfo.stateCode}`,
-  ].join('\n');
-}
-function pathRecordText(r: q.PathRecord): string {
-  const h = (n: number) => '0x' + n.toString(16).toUpperCase();
-  const rows: Array<[string, string]> = [
-    ['service_id', '0x' + r.serviceId.toString(16).padStart(16, '0')],
-    ['dgid', r.dgid],
-    ['sgid', r.sgid],
-    ['dlid', String(r.dlid)],
-    ['slid', String(r.slid)],
-    ['hop_flow_raw', h(r.raw.hopFlow)],
-    ['tclass', h(r.tclass)],
-    ['num_path_revers', h(r.raw.numPathRevers)],
-    ['pkey', h(r.pkey)],
-    ['qos_class', h(r.qosClass)],
-    ['sl', h(r.sl)],
-    ['mtu', h(r.raw.mtu)],
-    ['rate', h(r.raw.rate)],
-    ['pkt_life', h(r.raw.pktLife)],
-    ['preference', h(r.preference)],
-    ['resv2', '0x' + r.reserved2.toString(16).toUpperCase().padStart(12, '0')],
-  ];
-  return 'PathRecord dump:\n' + rows.map(([k, v]) => `\t\t${dots(k, 24)}${v}`).join('\n');
-}
-function guidInfoRecordText(r: q.GuidInfoRecord): string {
-  const rows: Array<[string, string]> = [
-    ['LID', String(r.lid)],
-    ['Block', String(r.blockNum)],
-    ...r.guids.map((g, i): [string, string] => [`GUID ${i}`, '0x' + g.toString(16).padStart(16, '0')]),
-  ];
-  return 'GUIDInfo Record dump:\n' + rows.map(([k, v]) => `\t\t${dots(k, 27)}${v}`).join('\n');
-}
-function mcMemberRecordText(r: q.McMemberRecord): string {
-  const h = (n: number) => '0x' + n.toString(16);
-  const rows: Array<[string, string]> = [
-    ['MGID', r.mgid],
-    ['PortGid', r.portGid],
-    ['qkey', h(r.qkey)],
-    ['mlid', h(r.mlid)],
-    ['mtu', h(r.raw.mtu)],
-    ['TClass', h(r.tclass)],
-    ['pkey', h(r.pkey)],
-    ['rate', h(r.raw.rate)],
-    ['pkt_life', h(r.raw.pktLife)],
-    ['SL', h(r.sl)],
-    ['FlowLabel', h(r.flowLabel)],
-    ['HopLimit', h(r.hopLimit)],
-    ['Scope', h(r.scope)],
-    ['JoinState', h(r.joinState)],
-    ['ProxyJoin', h(r.proxyJoin ? 1 : 0)],
-  ];
-  return 'MCMember Record dump:\n' + rows.map(([k, v]) => `\t\t${dots(k, 24)}${v}`).join('\n');
-}
-function genericText(name: string, rec: object): string {
-  const v = toJsonValue(rec) as Record<string, unknown>;
-  return `${name} dump:\n` + Object.entries(v).map(([k, x]) => `\t\t${dots(k, 24)}${typeof x === 'object' ? JSON.stringify(x) : String(x)}`).join('\n');
-}
-
-const SA_NAMES: Record<string, q.SaRecordName> = {
-  nr: 'NodeRecord',
-  noderecord: 'NodeRecord',
-  pir: 'PortInfoRecord',
-  portinforecord: 'PortInfoRecord',
-  lr: 'LinkRecord',
-  linkrecord: 'LinkRecord',
-  pr: 'PathRecord',
-  pathrecord: 'PathRecord',
-  smir: 'SMInfoRecord',
-  sminforecord: 'SMInfoRecord',
-  mcmr: 'MCMemberRecord',
-  mcmemberrecord: 'MCMemberRecord',
-  sr: 'ServiceRecord',
-  servicerecord: 'ServiceRecord',
-  gir: 'GUIDInfoRecord',
-  guidinforecord: 'GUIDInfoRecord',
-};
 
 interface SaFlags extends ToolFlags {
   lid?: string;
@@ -201,63 +32,32 @@ interface SaFlags extends ToolFlags {
   block?: string;
 }
 
-async function runSa(port: Port, name: q.SaRecordName, key: string | undefined, o: SaFlags): Promise<{ records: object[]; truncated: boolean; text: string[] }> {
-  const map = loadNameMap(o);
+/** saquery's flags and positional key as the library's filter. */
+function saFilter(name: q.SaRecordName, key: string | undefined, o: SaFlags): q.SaQueryFilter {
   // saquery's key: a LID (or with -G a GUID); for NodeRecords anything else is a node description.
   const keyGuid = o.G && key !== undefined ? parseGuid(key) : undefined;
   const lidKey = key !== undefined && !o.G && /^(0x[0-9a-f]+|\d+)$/i.test(key) ? String(Number(key)) : undefined;
-  const lid = parseNum(o.lid ?? lidKey, '--lid', 0xffff);
-  const portNum = parseNum(o.port, '--port', 255);
-  switch (name) {
-    case 'NodeRecord': {
-      const guid = o.guid ? parseGuid(o.guid) : keyGuid;
-      const desc = o.desc ?? (key !== undefined && lidKey === undefined && keyGuid === undefined ? key : undefined);
-      let r = await q.nodeRecords(port, { ...(lid !== undefined ? { lid } : {}), ...(desc !== undefined ? { nodeDescription: desc } : {}), ...(guid !== undefined ? { portGuid: guid } : {}) });
-      if (guid !== undefined && r.records.length === 0) r = await q.nodeRecords(port, { nodeGuid: guid });
-      return { records: r.records, truncated: r.truncated, text: r.records.map((x) => nodeRecordText(x, map)) };
-    }
-    case 'PortInfoRecord': {
-      const r = await q.portInfoRecords(port, { ...(lid !== undefined ? { lid } : {}), ...(portNum !== undefined ? { portNum } : {}) });
-      return {
-        records: r.records.map((x) => ({ ...x, portInfo: noRaw(x.portInfo) })),
-        truncated: r.truncated,
-        text: r.records.map((x) => `PortInfoRecord dump:\n\tRID\n\t\tEndPortLid..............${x.lid}\n\t\tPortNum.................${x.portNum}\n\t\tOptions.................0x${x.options.toString(16)}\n\tPortInfo dump:\n` + q.portInfoLines(x.portInfo)),
-      };
-    }
-    case 'LinkRecord': {
-      const toLid = parseNum(o.toLid, '--to-lid', 0xffff);
-      const toPort = parseNum(o.toPort, '--to-port', 255);
-      const r = await q.linkRecords(port, { ...(lid !== undefined ? { fromLid: lid } : {}), ...(portNum !== undefined ? { fromPort: portNum } : {}), ...(toLid !== undefined ? { toLid } : {}), ...(toPort !== undefined ? { toPort } : {}) });
-      return { records: r.records, truncated: r.truncated, text: r.records.map(linkRecordText) };
-    }
-    case 'PathRecord': {
-      const slid = parseNum(o.slid, '--slid', 0xffff);
-      const dlid = parseNum(o.dlid, '--dlid', 0xffff);
-      const r = await q.pathRecords(port, { ...(slid !== undefined ? { slid } : {}), ...(dlid !== undefined ? { dlid } : {}), ...(o.sgid ? { sgid: o.sgid } : {}), ...(o.dgid ? { dgid: o.dgid } : {}) });
-      return { records: r.records.map((x) => noRaw(x)), truncated: r.truncated, text: r.records.map(pathRecordText) };
-    }
-    case 'SMInfoRecord': {
-      const r = await q.smInfoRecords(port, lid !== undefined ? { lid } : {});
-      return { records: r.records, truncated: r.truncated, text: r.records.map(smInfoRecordText) };
-    }
-    case 'MCMemberRecord': {
-      const mlid = parseNum(o.mlid, '--mlid', 0xffff);
-      const r = await q.mcMemberRecords(port, { ...(mlid !== undefined ? { mlid } : {}), ...(o.mgid ? { mgid: o.mgid } : {}) });
-      return { records: r.records.map((x) => noRaw(x)), truncated: r.truncated, text: r.records.map(mcMemberRecordText) };
-    }
-    case 'ServiceRecord': {
-      const r = await q.serviceRecords(port, {});
-      return { records: r.records, truncated: r.truncated, text: r.records.map((x) => genericText('ServiceRecord', x)) };
-    }
-    case 'GUIDInfoRecord': {
-      const blockNum = parseNum(o.block, '--block', 255);
-      const r = await q.guidInfoRecords(port, { ...(lid !== undefined ? { lid } : {}), ...(blockNum !== undefined ? { blockNum } : {}) });
-      return { records: r.records, truncated: r.truncated, text: r.records.map(guidInfoRecordText) };
-    }
-  }
+  const guid = o.guid ? parseGuid(o.guid) : keyGuid;
+  const desc = o.desc ?? (name === 'NodeRecord' && key !== undefined && lidKey === undefined && keyGuid === undefined ? key : undefined);
+  const f: q.SaQueryFilter = {
+    lid: parseNum(o.lid ?? lidKey, '--lid', 0xffff),
+    port: parseNum(o.port, '--port', 255),
+    toLid: parseNum(o.toLid, '--to-lid', 0xffff),
+    toPort: parseNum(o.toPort, '--to-port', 255),
+    slid: parseNum(o.slid, '--slid', 0xffff),
+    dlid: parseNum(o.dlid, '--dlid', 0xffff),
+    mlid: parseNum(o.mlid, '--mlid', 0xffff),
+    block: parseNum(o.block, '--block', 255),
+    guid,
+    nodeDescription: desc,
+    sgid: o.sgid,
+    dgid: o.dgid,
+    mgid: o.mgid,
+    nameMap: loadNameMap(o),
+  };
+  for (const k of Object.keys(f) as Array<keyof q.SaQueryFilter>) if (f[k] === undefined || f[k] === '') delete f[k];
+  return f;
 }
-
-// ---------------------------------------------------------------------------
 
 export function registerIbTools(ib: Command): void {
   // sa
@@ -283,10 +83,10 @@ export function registerIbTools(ib: Command): void {
     { directed: false },
   ).action(
     action(async (record: string, key: string | undefined, o: SaFlags) => {
-      const name = SA_NAMES[record.toLowerCase()];
-      if (!name) throw new InvalidArgumentError(`unknown SA record '${record}' (one of ${Object.keys(SA_NAMES).join(', ')})`);
+      const name = q.saRecordName(record);
+      const filter = saFilter(name, key, o);
       await using port = await openPortFromFlags(o);
-      const r = await runSa(port, name, key, o);
+      const r = await q.saQuery(port, name, filter);
       if (o.json) return json({ record: name, truncated: r.truncated, records: r.records });
       if (r.truncated) process.stderr.write(`hpcnet: warning: the SA reply was cut short (no RMPP on this transport): ${r.records.length} complete record(s) shown\n`);
       if (r.text.length) out(r.text.join('\n'));
@@ -318,7 +118,7 @@ export function registerIbTools(ib: Command): void {
         throw new WriteNotAllowedError('perf --reset (PortCounters Set)');
       }
       const cpi = await q.pmaClassPortInfo(port, addr);
-      const where = portidText(addr, port.lid);
+      const where = q.portidText(addr, port.lid);
       const all = o.allPorts || pn === 255;
       let result: { portSelect: number; allPortSelect?: boolean; counters: q.PortCounters | q.PortCountersExtended };
       if (all) {
@@ -370,10 +170,7 @@ export function registerIbTools(ib: Command): void {
       const start = pi.lid;
       const end = pi.lid + (1 << pi.lmc) - 1;
       if (o.json) return json({ gid, gidPrefix: pi.gidPrefix, portGuid: ni.portGuid, lidStart: start, lidEnd: end, lmc: pi.lmc });
-      const lids = o.lidShowDecimal ? `LID start ${start} end ${end}` : `LID start 0x${start.toString(16)} end 0x${end.toString(16)}`;
-      if (o.gidShow && !(o.lidShow || o.lidShowDecimal)) return out(`GID ${gid} `);
-      if ((o.lidShow || o.lidShowDecimal) && !o.gidShow) return out(lids);
-      out(`GID ${gid} ${lids}`);
+      out(q.addrText({ gid, lidStart: start, lidEnd: end }, { gid: !!o.gidShow, lid: !!o.lidShow, decimal: !!o.lidShowDecimal }));
     }),
   );
 
@@ -390,18 +187,12 @@ export function registerIbTools(ib: Command): void {
       await using port = await openPortFromFlags(o);
       const addr = await targetFromFlags(port, addrText, o);
       const map = loadNameMap(o);
-      const where = portidText(addr, port.lid);
+      const where = q.portidText(addr, port.lid);
       if (o.multicast) {
-        const [mft, ni, desc] = await Promise.all([q.multicastForwardingTable(port, addr), port.nodeInfo(addr), port.nodeDescription(addr)]);
+        const [mft, ni, description] = await Promise.all([q.multicastForwardingTable(port, addr), port.nodeInfo(addr), port.nodeDescription(addr)]);
         if (o.json) return json(mft);
-        const lines = [
-          `Multicast mlids [0xc000-0x${(0xc000 + (await port.switchInfo(addr)).multicastFdbCap - 1).toString(16)}] of switch ${where} guid 0x${ni.nodeGuid.toString(16).padStart(16, '0')} (${map?.get(ni.nodeGuid) ?? desc}):`,
-          '     Ports: ' + Array.from({ length: mft.numPorts + 1 }, (_, i) => i).join(' ') + ' ',
-          ' MLid',
-          ...mft.entries.map((e) => '0x' + e.mlid.toString(16) + '      ' + Array.from({ length: mft.numPorts + 1 }, (_, i) => (e.ports.includes(i) ? 'x ' : '  ')).join('')),
-          `${mft.entries.length} valid mlids dumped `,
-        ];
-        return out(lines.join('\n'));
+        const { multicastFdbCap } = await port.switchInfo(addr);
+        return out(q.multicastRouteText(mft, where, { nodeGuid: ni.nodeGuid, description, multicastFdbCap }, map));
       }
       const d = await q.routeDump(port, addr, { resolve: o.dests !== false });
       if (o.json) return json({ switchGuid: d.switchGuid, switchDescription: d.switchDescription, linearFdbTop: d.lft.top, entries: d.entries });
@@ -453,7 +244,7 @@ export function registerIbTools(ib: Command): void {
       const change = op !== 'query' || speed !== undefined || espeed !== undefined || width !== undefined;
       await using port = await openPortFromFlags(o, { allowWrites: !!o.write });
       const addr = await targetFromFlags(port, addrText, o);
-      const where = portidText(addr, port.lid);
+      const where = q.portidText(addr, port.lid);
       if (!change) {
         const pi = await port.portInfo(addr, pn);
         if (o.json) return json({ port: pn, portInfo: noRaw(pi) });

@@ -14,13 +14,12 @@ import {
   REPORT_FORMATS,
   RULE_IDS,
   auditExitCode,
+  auditOptionsFromText,
   prepareAudit,
   renderReport,
   runAudit,
-  type AuditOptions,
   type LiveAuditSource,
   type ReportFormat,
-  type RuleId,
 } from '../ib/audit/index.js';
 import {
   FABRIC_FORMATS,
@@ -29,8 +28,6 @@ import {
   isEmptyDiff,
   loadFabricFile,
   loadNodeNameMap,
-  parseSpeed,
-  parseWidth,
   writeFabric,
   type FabricFormat,
   type FabricSnapshot,
@@ -106,27 +103,7 @@ export function registerIbTopology(ib: Command, hooks: IbTopologyHooks = {}): vo
           expectSpeed?: string;
           skip?: string;
         }) => {
-          const opts: AuditOptions = {};
-          if (o.config) opts.configPath = o.config;
-          if (o.reference) opts.referencePath = o.reference;
-          if (o.nodeNameMap) opts.nodeNameMapPath = o.nodeNameMap;
-          if (o.expectWidth) {
-            const w = parseWidth(o.expectWidth);
-            if (!w) throw new InvalidArgumentError(`--expect-width: expected 1X, 2X, 4X, 8X or 12X, got '${o.expectWidth}'`);
-            opts.expectWidth = w;
-          }
-          if (o.expectSpeed) {
-            const s = parseSpeed(o.expectSpeed);
-            if (!s) throw new InvalidArgumentError(`--expect-speed: expected SDR, DDR, QDR, FDR10, FDR, EDR, HDR, NDR or XDR, got '${o.expectSpeed}'`);
-            opts.expectSpeed = s;
-          }
-          if (o.skip) {
-            opts.skip = o.skip.split(',').map((s) => s.trim()).filter(Boolean).map((s) => {
-              if (!RULE_IDS.includes(s as RuleId)) throw new InvalidArgumentError(`--skip: unknown rule '${s}'`);
-              return s as RuleId;
-            });
-          }
-          const prep = prepareAudit(opts);
+          const prep = prepareAudit(auditOptionsFromText(o));
           const snapshot = o.snapshot
             ? loadFabricFile(o.snapshot, prep.nodeNameMap)
             : await liveSnapshot(hooks, 'ib audit', prep.config.skip.has('counter-rate') ? 1 : 2, prep.config.rate.intervalMs);

@@ -12,7 +12,7 @@ import { errnoOf, strerror } from '../lnet/errors.js';
 import type { LNet } from '../lnet/facade.js';
 import { emit, globalDoc, netsDoc, peerListDoc, peersDoc, pingDoc, routesDoc, routingDoc, statsDoc } from '../lnet/format.js';
 import { GLOBAL_DEFS, globalDef } from '../lnet/globals.js';
-import { NetId } from '../lnet/nid.js';
+import { NetId, splitNidList } from '../lnet/nid.js';
 import { EXIT_FAILED, action, fail, printJson } from './util.js';
 
 type JsonOpt = { json?: boolean };
@@ -312,7 +312,7 @@ function registerLnetctl(program: Command): void {
     .option('--json', 'JSON output')
     .action(
       action(async (o: JsonOpt & { prim_nid: string; nid?: string; non_mr?: boolean; lock_prim?: boolean }) => {
-        await lnetFactory().peers.add({ primaryNid: o.prim_nid, ...(o.nid ? { nids: splitNids(o.nid) } : {}), multiRail: !o.non_mr, ...(o.lock_prim ? { lockPrim: true } : {}) });
+        await lnetFactory().peers.add({ primaryNid: o.prim_nid, ...(o.nid ? { nids: splitNidList(o.nid) } : {}), multiRail: !o.non_mr, ...(o.lock_prim ? { lockPrim: true } : {}) });
         if (o.json) printJson({ added: true });
       }),
     );
@@ -324,7 +324,7 @@ function registerLnetctl(program: Command): void {
     .option('--json', 'JSON output')
     .action(
       action(async (o: JsonOpt & { prim_nid: string; nid?: string; force?: boolean }) => {
-        await lnetFactory().peers.del({ primaryNid: o.prim_nid, ...(o.nid ? { nids: splitNids(o.nid) } : {}), ...(o.force ? { force: true } : {}) });
+        await lnetFactory().peers.del({ primaryNid: o.prim_nid, ...(o.nid ? { nids: splitNidList(o.nid) } : {}), ...(o.force ? { force: true } : {}) });
         if (o.json) printJson({ deleted: true });
       }),
     );
@@ -473,23 +473,6 @@ function registerLnetctl(program: Command): void {
         if (r.failed) process.exitCode = EXIT_FAILED;
       }),
     );
-}
-
-function splitNids(s: string): string[] {
-  // Commas inside [] belong to ranges.
-  const outl: string[] = [];
-  let depth = 0;
-  let cur = '';
-  for (const c of s) {
-    if (c === '[') depth++;
-    if (c === ']') depth--;
-    if (c === ',' && depth === 0) {
-      if (cur.trim()) outl.push(cur.trim());
-      cur = '';
-    } else cur += c;
-  }
-  if (cur.trim()) outl.push(cur.trim());
-  return outl;
 }
 
 /** The errno of a kernel refusal; anything else (bad input, no backend) is reported as hpcnet's own error. */

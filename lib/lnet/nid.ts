@@ -424,6 +424,13 @@ function splitOutside(src: string, start: number, end: number, sep: string): [nu
   return out;
 }
 
+/** A comma-separated list of NIDs or NID ranges, split outside brackets (`1.2.3.[1,2]@tcp,5@gni`); blanks dropped. */
+export function splitNidList(s: string): string[] {
+  return splitOutside(s, 0, s.length, ',')
+    .map(([a, b]) => s.slice(a, b).trim())
+    .filter(Boolean);
+}
+
 /** A NID range such as `192.168.0.[1-10]@tcp` or `[22-25]@gni` (used by peer add, route add). */
 export interface NidRange {
   net: NetId;

@@ -2,10 +2,10 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { InvalidArgumentError } from '../../errors.js';
-import { loadFabricFile, loadNodeNameMap, type Fabric, type FabricSnapshot, type LinkSpeed, type LinkWidth, type NodeNameMap } from '../topology/index.js';
+import { loadFabricFile, loadNodeNameMap, parseSpeed, parseWidth, type Fabric, type FabricSnapshot, type LinkSpeed, type LinkWidth, type NodeNameMap } from '../topology/index.js';
 import { defaultAuditConfig, parseAuditConfig } from './config.js';
 import { runAudit } from './engine.js';
-import type { AuditConfig, AuditReport, RuleId } from './types.js';
+import { RULE_IDS, type AuditConfig, type AuditReport, type RuleId } from './types.js';
 
 export * from './types.js';
 export * from './config.js';
@@ -27,6 +27,42 @@ export interface AuditOptions {
   expectWidth?: LinkWidth;
   expectSpeed?: LinkSpeed;
   skip?: RuleId[];
+}
+
+/** The audit options as the CLI flags give them (text); `auditOptionsFromText` checks them. */
+export interface AuditOptionsText {
+  config?: string;
+  reference?: string;
+  nodeNameMap?: string;
+  expectWidth?: string;
+  expectSpeed?: string;
+  /** Comma-separated rule ids. */
+  skip?: string;
+}
+
+/** Audit options from their text forms (`--expect-width 4X`, `--skip a,b`); a bad value is an error naming the flag. */
+export function auditOptionsFromText(o: AuditOptionsText): AuditOptions {
+  const a: AuditOptions = {};
+  if (o.config) a.configPath = o.config;
+  if (o.reference) a.referencePath = o.reference;
+  if (o.nodeNameMap) a.nodeNameMapPath = o.nodeNameMap;
+  if (o.expectWidth) {
+    const w = parseWidth(o.expectWidth);
+    if (!w) throw new InvalidArgumentError(`--expect-width: expected 1X, 2X, 4X, 8X or 12X, got '${o.expectWidth}'`);
+    a.expectWidth = w;
+  }
+  if (o.expectSpeed) {
+    const s = parseSpeed(o.expectSpeed);
+    if (!s) throw new InvalidArgumentError(`--expect-speed: expected SDR, DDR, QDR, FDR10, FDR, EDR, HDR, NDR or XDR, got '${o.expectSpeed}'`);
+    a.expectSpeed = s;
+  }
+  if (o.skip) {
+    a.skip = o.skip.split(',').map((s) => s.trim()).filter(Boolean).map((s) => {
+      if (!RULE_IDS.includes(s as RuleId)) throw new InvalidArgumentError(`--skip: unknown rule '${s}'`);
+      return s as RuleId;
+    });
+  }
+  return a;
 }
 
 export interface PreparedAudit {

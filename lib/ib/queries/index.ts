@@ -2,6 +2,7 @@
 export * from './smp-tables.js';
 export * from './pma.js';
 export * from './sa.js';
+export * from './saquery.js';
 export * from './resolve.js';
 export * from './portstate.js';
 export { gidText, parseGid } from './common.js';

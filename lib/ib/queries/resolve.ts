@@ -8,6 +8,7 @@
 import type { Address } from '../address.js';
 import type { NodeInfo } from '../attributes.js';
 import { HpcnetError } from '../../errors.js';
+import { formatGuid as g16 } from '../../util/format.js';
 import type { Port, QueryOptions } from '../port.js';
 import { lftBlock, linearForwardingTable, type LinearForwardingTable } from './smp-tables.js';
 import { nodeRecords } from './sa.js';
@@ -188,7 +189,6 @@ export async function trace(port: Port, src: number, dst: number, opts: QueryOpt
 
 type NameMap = Map<bigint, string>;
 const label = (t: string) => (t === 'Switch' ? 'switch' : t === 'Router' ? 'router' : 'ca');
-const g16 = (g: bigint) => '0x' + g.toString(16).padStart(16, '0');
 const nameOf = (n: TraceNode, map?: NameMap) => map?.get(n.nodeGuid) ?? n.nodeDescription;
 
 /** ibtracert's text. */
