@@ -47,6 +47,10 @@ export interface IbSimOptions {
   sm?: boolean;
   /** Extra OpenSM arguments, e.g. ['-s', '0'] to stop periodic sweeps. */
   smArgs?: string[];
+  /** OpenSM routing engine(s) (`-R`), e.g. 'minhop', 'updn', 'ftree'. Default: OpenSM's (minhop). */
+  routingEngine?: string;
+  /** Root switch GUIDs for updn/ftree (written to a file given to OpenSM with `-a`). */
+  rootGuids?: bigint[];
   /** Extra ibsim arguments. -N/-S/-P are derived from the net file's size. */
   ibsimArgs?: string[];
   /** How long to wait for ibsim and for OpenSM's "SUBNET UP" (default 60 s). */
@@ -258,8 +262,18 @@ export class IbSim {
     if (!opensmBin) return;
 
     const osmLog = join(dir, 'osm', 'osm.log');
+    const routing: string[] = [];
+    if (opts.routingEngine !== undefined) {
+      if (!/^[a-z_0-9,-]+$/.test(opts.routingEngine)) throw new SimulatorError(`invalid OpenSM routing engine '${opts.routingEngine}'`);
+      routing.push('-R', opts.routingEngine);
+    }
+    if (opts.rootGuids?.length) {
+      const file = join(dir, 'osm', 'root_guids');
+      writeFileSync(file, opts.rootGuids.map((g) => '0x' + g.toString(16).padStart(16, '0') + '\n').join(''));
+      routing.push('-a', file);
+    }
     const outFd = openSync(join(dir, 'osm', 'opensm.out'), 'a');
-    const opensm = spawn(opensmBin, ['-d2', '-f', osmLog, ...(opts.smArgs ?? [])], {
+    const opensm = spawn(opensmBin, ['-d2', '-f', osmLog, ...routing, ...(opts.smArgs ?? [])], {
       cwd: join(dir, 'osm'),
       env: {
         ...env,
@@ -402,6 +416,24 @@ export class IbSim {
       throw new SimulatorError(`ibsim rejected '${command}': ${out}`);
     }
     return out;
+  }
+
+  /**
+   * Stop OpenSM and leave ibsim running: the switches keep the forwarding
+   * tables OpenSM last wrote, and nothing reprograms them after a console
+   * change (Unlink, ...). Directed-route and LID-routed SMPs still work;
+   * SA queries do not.
+   */
+  async stopSm(): Promise<void> {
+    const pid = this.state.pids.opensm;
+    if (pid === undefined) return;
+    killGroup(pid, 'SIGTERM');
+    const deadline = Date.now() + 3000;
+    while (pidAlive(pid) && Date.now() < deadline) await sleep(25);
+    if (pidAlive(pid)) killGroup(pid, 'SIGKILL');
+    await waitFor(() => !pidAlive(pid), 5000, () => `OpenSM (pid ${pid}) did not exit`);
+    delete this.state.pids.opensm;
+    this.save();
   }
 
   /** Stop OpenSM and ibsim, then remove every file this simulator made. */
