@@ -25,18 +25,18 @@ import {
   mkdirSync,
   openSync,
   readFileSync,
-  readdirSync,
   rmSync,
   statSync,
-  writeFileSync,
   appendFileSync,
 } from 'node:fs';
-import { tmpdir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { SimulatorError } from '../errors.js';
 import { packageRoot } from '../util/paths.js';
 import { ibsimLimitArgs, summarizeNetFile, type NetSummary } from './netfile.js';
-import { collect, killGroup, pidAlive, readState, registerTemporary, sleep, tail, unregisterTemporary, waitFor } from './process.js';
+import { collect, killGroup, pidAlive, registerTemporary, sleep, tail, unregisterTemporary, waitFor } from './process.js';
+import { SimRegistry, stateRoot } from './registry.js';
+
+export { stateRoot };
 
 export interface IbSimOptions {
   /** Path of an ibsim net file; default: the bundled fabric (lib/sim/fabrics/default.net). */
@@ -89,7 +89,6 @@ export interface ExecOptions {
   input?: string;
 }
 
-const NAME_RE = /^[A-Za-z0-9_-]{1,40}$/;
 const UMAD2SIM_CANDIDATES = [
   '/usr/lib/x86_64-linux-gnu/umad2sim/libumad2sim.so',
   '/usr/lib/aarch64-linux-gnu/umad2sim/libumad2sim.so',
@@ -97,14 +96,6 @@ const UMAD2SIM_CANDIDATES = [
   '/usr/lib/umad2sim/libumad2sim.so',
 ];
 
-/** Root of hpcnet's runtime state (simulator folders and registry). */
-export function stateRoot(): string {
-  return process.env['HPCNET_STATE_DIR'] ?? join(tmpdir(), `hpcnet-${userInfo().uid}`);
-}
-
-function simRoot(): string {
-  return join(stateRoot(), 'ibsim');
-}
 
 /** Absolute path of libumad2sim.so (HPCNET_UMAD2SIM overrides). */
 export function umad2simPath(): string {
@@ -144,8 +135,12 @@ export function ibsimListening(sockName: string): boolean {
 }
 
 
-
-
+const registry = new SimRegistry<IbSimState>({
+  kind: 'ibsim',
+  what: 'a simulator',
+  command: 'hpcnet sim',
+  alive: (s) => pidAlive(s.pids.ibsim) && ibsimListening(s.sockName),
+});
 
 export class IbSim {
   readonly state: IbSimState;
@@ -200,14 +195,7 @@ export class IbSim {
     const firstCa = summary.nodes.find((n) => n.kind !== 'Switch');
     if (!firstCa) throw new SimulatorError(`${topology}: the fabric has no CA for clients to attach to`);
 
-    const name = opts.name ?? `tmp-${process.pid}-${randomBytes(3).toString('hex')}`;
-    if (!NAME_RE.test(name)) throw new SimulatorError(`invalid simulator name '${name}' (letters, digits, '-', '_')`);
-    const dir = join(simRoot(), name);
-    if (existsSync(join(dir, 'state.json'))) {
-      const other = IbSim.tryAttach(name);
-      if (other) throw new SimulatorError(`a simulator named '${name}' is already running (hpcnet sim stop --name ${name})`);
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const { name, dir } = registry.create(opts.name);
     mkdirSync(join(dir, 'clients'), { recursive: true });
     mkdirSync(join(dir, 'osm'), { recursive: true });
     const state: IbSimState = {
@@ -307,39 +295,17 @@ export class IbSim {
   }
 
   private save(): void {
-    writeFileSync(join(this.state.dir, 'state.json'), JSON.stringify(this.state, null, 2) + '\n');
+    registry.save(this.state);
   }
 
   /** Attach to a running simulator by name; throws when none is running under that name. */
   static attach(name: string): IbSim {
-    const sim = IbSim.tryAttach(name);
-    if (!sim) {
-      throw new SimulatorError(`no simulator named '${name}' is running (start one with: hpcnet sim start --name ${name})`);
-    }
-    return sim;
-  }
-
-  private static tryAttach(name: string): IbSim | undefined {
-    if (!NAME_RE.test(name)) throw new SimulatorError(`invalid simulator name '${name}'`);
-    const state = readState<IbSimState>(join(simRoot(), name, 'state.json'));
-    if (!state) return undefined;
-    if (!pidAlive(state.pids.ibsim) || !ibsimListening(state.sockName)) return undefined;
-    return new IbSim(state);
+    return new IbSim(registry.get(name));
   }
 
   /** Names of running simulators. Stale folders (processes gone) are removed. */
   static list(): IbSimState[] {
-    if (!existsSync(simRoot())) return [];
-    const out: IbSimState[] = [];
-    for (const name of readdirSync(simRoot())) {
-      if (!NAME_RE.test(name)) continue;
-      const sim = IbSim.tryAttach(name);
-      if (sim) out.push(sim.state);
-      else if (!name.startsWith('tmp-') || !pidAlive(Number(name.split('-')[1]))) {
-        rmSync(join(simRoot(), name), { recursive: true, force: true });
-      }
-    }
-    return out;
+    return registry.list();
   }
 
   /** Is the simulator (and OpenSM, when started) still running? */

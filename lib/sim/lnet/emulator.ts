@@ -2,17 +2,16 @@
  * LNet kernel emulator: library API. One daemon per emulator (dist/lib/sim/lnet/daemon.js)
  * holds one emulated kernel per host; programs run "on" a host through the
  * LD_PRELOAD library build/Release/hpcnet_lnetemu_preload.so (see env()).
- * Conventions follow lib/sim/ibsim.ts: state under stateRoot()/lnet/<name>,
+ * Lifecycle shared with ibsim (lib/sim/registry.ts): state under stateRoot()/lnet/<name>,
  * temporary emulators are cleaned up at exit and on SIGINT/SIGTERM/SIGHUP.
  */
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SimulatorError } from '../../errors.js';
 import { packageRoot } from '../../util/paths.js';
-import { stateRoot } from '../ibsim.js';
-import { collect, killGroup, pidAlive, readState, registerTemporary, sleep, tail, unregisterTemporary } from '../process.js';
+import { collect, killGroup, pidAlive, registerTemporary, sleep, tail, unregisterTemporary } from '../process.js';
+import { SimRegistry } from '../registry.js';
 import type { DaemonConfig, HostStatus } from './daemon.js';
 import { RELEASES, type FaultRule, type HostSpec, type IfaceSpec, type LustreHold, type Release } from './kernel.js';
 import { ip2num } from './nid.js';
@@ -76,13 +75,15 @@ export type FaultOp =
   | 'module-unload'
   | 'param-write';
 
-const NAME_RE = /^[A-Za-z0-9_-]{1,40}$/;
 const HOST_RE = /^[A-Za-z0-9_.-]{1,40}$/;
 export const DEFAULT_HOST: HostSpec = { name: 'node1', ifaces: [{ name: 'eth0', ip: '10.0.0.1', prefix: 24 }] };
 
-function emuRoot(): string {
-  return join(stateRoot(), 'lnet');
-}
+const registry = new SimRegistry<LnetEmuState>({
+  kind: 'lnet',
+  what: 'an LNet emulator',
+  command: 'hpcnet sim lnet',
+  alive: (s) => pidAlive(s.pid) && existsSync(join(s.dir, 'daemon.sock')),
+});
 
 /** Parse "NAME=IF:IP[/PREFIX][,IF:IP...]" (the --host syntax). */
 export function parseHostSpec(text: string): HostSpec {
@@ -172,21 +173,14 @@ export class LnetEmulator {
     validateHosts(hosts);
     preloadPath(); // fail early when the library is not built
     const entry = daemonEntry();
-    const name = opts.name ?? `tmp-${process.pid}-${randomBytes(3).toString('hex')}`;
-    if (!NAME_RE.test(name)) throw new SimulatorError(`invalid emulator name '${name}' (letters, digits, '-', '_')`);
-    const dir = join(emuRoot(), name);
-    if (existsSync(join(dir, 'state.json'))) {
-      if (LnetEmulator.tryAttach(name)) throw new SimulatorError(`an LNet emulator named '${name}' is already running (hpcnet sim lnet stop --name ${name})`);
-      rmSync(dir, { recursive: true, force: true });
-    }
-    mkdirSync(dir, { recursive: true });
+    const { name, dir } = registry.create(opts.name);
     const cfg: DaemonConfig = { release, hosts };
     writeFileSync(join(dir, 'config.json'), JSON.stringify(cfg, null, 2) + '\n');
     const outFd = openSync(join(dir, 'daemon.out'), 'a');
     const child = spawn(process.execPath, [entry, dir], { cwd: dir, stdio: ['ignore', outFd, outFd], detached: true, env: { ...process.env, LD_PRELOAD: '' } });
     closeSync(outFd);
     const state: LnetEmuState = { name, dir, release, hosts, pid: child.pid!, persistent: opts.persistent ?? false, startedAt: new Date().toISOString() };
-    writeFileSync(join(dir, 'state.json'), JSON.stringify(state, null, 2) + '\n');
+    registry.save(state);
     const emu = new LnetEmulator(state);
     if (state.persistent) child.unref();
     else {
@@ -213,30 +207,12 @@ export class LnetEmulator {
 
   /** Attach to a running emulator by name; throws when none runs under that name. */
   static attach(name: string): LnetEmulator {
-    const e = LnetEmulator.tryAttach(name);
-    if (!e) throw new SimulatorError(`no LNet emulator named '${name}' is running (start one with: hpcnet sim lnet start --name ${name})`);
-    return e;
-  }
-
-  private static tryAttach(name: string): LnetEmulator | undefined {
-    if (!NAME_RE.test(name)) throw new SimulatorError(`invalid emulator name '${name}'`);
-    const state = readState<LnetEmuState>(join(emuRoot(), name, 'state.json'));
-    if (!state) return undefined;
-    if (!pidAlive(state.pid) || !existsSync(join(state.dir, 'daemon.sock'))) return undefined;
-    return new LnetEmulator(state);
+    return new LnetEmulator(registry.get(name));
   }
 
   /** Running emulators; folders of dead ones are removed. */
   static list(): LnetEmuState[] {
-    if (!existsSync(emuRoot())) return [];
-    const out: LnetEmuState[] = [];
-    for (const name of readdirSync(emuRoot())) {
-      if (!NAME_RE.test(name)) continue;
-      const e = LnetEmulator.tryAttach(name);
-      if (e) out.push(e.state);
-      else if (!name.startsWith('tmp-') || !pidAlive(Number(name.split('-')[1]))) rmSync(join(emuRoot(), name), { recursive: true, force: true });
-    }
-    return out;
+    return registry.list();
   }
 
   isAlive(): boolean {
