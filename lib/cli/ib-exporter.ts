@@ -14,7 +14,7 @@
  */
 import type { Command } from 'commander';
 import { InvalidArgumentError } from '../errors.js';
-import { auditOptionsFromText, prepareAudit, type LiveAuditSource } from '../ib/audit/index.js';
+import { auditOptionsFromText, prepareAudit, type AuditOptionsText, type LiveAuditSource } from '../ib/audit/index.js';
 import {
   DEFAULT_INTERVAL_MS,
   DEFAULT_LISTEN,
@@ -34,7 +34,7 @@ export interface IbExporterHooks {
   live?: LiveAuditSource | ExporterSource;
 }
 
-interface ExporterCliOptions {
+interface ExporterCliOptions extends AuditOptionsText {
   listen: string;
   interval: string;
   timeout?: string;
@@ -45,12 +45,6 @@ interface ExporterCliOptions {
   ca?: string;
   port?: string;
   audit: boolean;
-  config?: string;
-  reference?: string;
-  nodeNameMap?: string;
-  expectWidth?: string;
-  expectSpeed?: string;
-  skip?: string;
 }
 
 function positiveInt(name: string, v: string): number {

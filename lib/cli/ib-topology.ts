@@ -15,6 +15,7 @@ import {
   RULE_IDS,
   auditExitCode,
   auditOptionsFromText,
+  type AuditOptionsText,
   prepareAudit,
   renderReport,
   runAudit,
@@ -90,19 +91,7 @@ export function registerIbTopology(ib: Command, hooks: IbTopologyHooks = {}): vo
     .option('--skip <rules>', `comma-separated rule ids to skip (${RULE_IDS.join(', ')})`)
     .action(
       action(
-        async (o: {
-          config?: string;
-          reference?: string;
-          snapshot?: string;
-          nodeNameMap?: string;
-          format: ReportFormat;
-          json?: boolean;
-          output?: string;
-          strict?: boolean;
-          expectWidth?: string;
-          expectSpeed?: string;
-          skip?: string;
-        }) => {
+        async (o: AuditOptionsText & { snapshot?: string; format: ReportFormat; json?: boolean; output?: string; strict?: boolean }) => {
           const prep = prepareAudit(auditOptionsFromText(o));
           const snapshot = o.snapshot
             ? loadFabricFile(o.snapshot, prep.nodeNameMap)

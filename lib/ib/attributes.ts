@@ -2,6 +2,24 @@
 import type { FieldRecord } from './fields.js';
 import { NODE_TYPES, PHYS_PORT_STATES, PORT_STATES, type NodeType, type PhysPortState, type PortState } from './types.js';
 
+/** The PortInfo fields of a port's state, width and speed, in ibportstate's order. */
+export const PORT_STATE_FIELDS = [
+  'LinkState',
+  'PhysLinkState',
+  'Lid',
+  'SMLid',
+  'LMC',
+  'LinkWidthSupported',
+  'LinkWidthEnabled',
+  'LinkWidthActive',
+  'LinkSpeedSupported',
+  'LinkSpeedEnabled',
+  'LinkSpeedActive',
+  'LinkSpeedExtSupported',
+  'LinkSpeedExtEnabled',
+  'LinkSpeedExtActive',
+] as const;
+
 export type LinkWidth = '1X' | '2X' | '4X' | '8X' | '12X';
 export type LinkSpeed = 'SDR' | 'DDR' | 'QDR' | 'FDR' | 'EDR' | 'HDR' | 'NDR' | 'XDR';
 

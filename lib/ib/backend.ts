@@ -9,8 +9,7 @@
  */
 import { fromNative } from '../errors.js';
 import { loadIbNative, type NativeMadPort } from '../native/loader.js';
-import { caFromRaw } from './cas.js';
-import type { CaInfo } from './types.js';
+import { caFromRaw, type CaInfo } from './types.js';
 
 /** One request as the transport takes it: packet fields plus the engine's scheduling data. */
 export interface MadWireRequest {

@@ -1,37 +1,10 @@
 /** Local CAs and their ports (the equivalent of ibstat / ibstatus). */
-import { formatGid, formatGuid } from '../util/format.js';
+import { formatGuid } from '../util/format.js';
 import type { IbBackend } from './backend.js';
 import { defaultIbBackend } from './backend.js';
-import { NODE_TYPES, PHYS_PORT_STATES, PORT_STATES, type CaInfo, type RawCa } from './types.js';
+import type { CaInfo } from './types.js';
 
-/** Convert the addon's raw record to the typed model. */
-export function caFromRaw(raw: RawCa): CaInfo {
-  return {
-    name: raw.name,
-    caType: raw.caType,
-    nodeType: NODE_TYPES[raw.nodeType] ?? 'Unknown',
-    numPorts: raw.numPorts,
-    firmwareVersion: raw.fwVer,
-    hardwareVersion: raw.hwVer,
-    nodeGuid: raw.nodeGuid,
-    systemImageGuid: raw.systemGuid,
-    ports: raw.ports.map((p) => ({
-      portNum: p.portNum,
-      state: PORT_STATES[p.state] ?? 'Unknown',
-      physicalState: PHYS_PORT_STATES[p.physState] ?? 'Unknown',
-      rate: p.rate,
-      baseLid: p.baseLid,
-      lmc: p.lmc,
-      smLid: p.smLid,
-      smSl: p.smSl,
-      capabilityMask: p.capMask,
-      portGuid: p.portGuid,
-      gidPrefix: p.gidPrefix,
-      defaultGid: formatGid(p.gidPrefix, p.portGuid),
-      linkLayer: p.linkLayer,
-    })),
-  };
-}
+export { caFromRaw } from './types.js';
 
 /** All local CAs, or the one named. */
 export async function listCas(opts: { ca?: string; backend?: IbBackend } = {}): Promise<CaInfo[]> {

@@ -1,4 +1,5 @@
 /** Shared InfiniBand types: enums as string unions, GUIDs as bigint. */
+import { formatGid } from '../util/format.js';
 
 export type NodeType = 'CA' | 'Switch' | 'Router' | 'RNIC' | 'Unknown';
 export type PortState = 'NoChange' | 'Down' | 'Init' | 'Armed' | 'Active' | 'Unknown';
@@ -82,4 +83,33 @@ export interface RawCa {
     portGuid: bigint;
     linkLayer: string;
   }>;
+}
+
+/** Convert the addon's raw record to the typed model. */
+export function caFromRaw(raw: RawCa): CaInfo {
+  return {
+    name: raw.name,
+    caType: raw.caType,
+    nodeType: NODE_TYPES[raw.nodeType] ?? 'Unknown',
+    numPorts: raw.numPorts,
+    firmwareVersion: raw.fwVer,
+    hardwareVersion: raw.hwVer,
+    nodeGuid: raw.nodeGuid,
+    systemImageGuid: raw.systemGuid,
+    ports: raw.ports.map((p) => ({
+      portNum: p.portNum,
+      state: PORT_STATES[p.state] ?? 'Unknown',
+      physicalState: PHYS_PORT_STATES[p.physState] ?? 'Unknown',
+      rate: p.rate,
+      baseLid: p.baseLid,
+      lmc: p.lmc,
+      smLid: p.smLid,
+      smSl: p.smSl,
+      capabilityMask: p.capMask,
+      portGuid: p.portGuid,
+      gidPrefix: p.gidPrefix,
+      defaultGid: formatGid(p.gidPrefix, p.portGuid),
+      linkLayer: p.linkLayer,
+    })),
+  };
 }

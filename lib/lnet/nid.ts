@@ -6,6 +6,7 @@
  */
 import { isIPv4, isIPv6 } from 'node:net';
 import { LnetSyntaxError } from './errors.js';
+import { formatIpv6 } from '../util/format.js';
 
 /** LND type numbers (nidstr.h) with their net names, modules and address syntax. */
 export const LND = {
@@ -137,30 +138,6 @@ function ipv6ToBytes(s: string): Uint8Array {
   return out;
 }
 
-function bytesToIpv6(b: Uint8Array): string {
-  const g: number[] = [];
-  for (let i = 0; i < 16; i += 2) g.push((b[i]! << 8) | b[i + 1]!);
-  // inet_ntop: the longest run (>= 2) of zero groups becomes '::'.
-  let best = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = g.map((x) => x.toString(16));
-  if (bestLen < 2) return hex.join(':');
-  return hex.slice(0, best).join(':') + '::' + hex.slice(best + bestLen).join(':');
-}
-
 /**
  * A NID. `addr` holds the address bytes in network order: 4 bytes for IPv4
  * and numeric addresses (a NID4), 16 for IPv6 (a large NID).
@@ -227,7 +204,7 @@ export class Nid {
   /** As libcfs_nid2str: `192.168.1.1@tcp`, `0@lo`, `5@gni`, `fd00::2@tcp`; unknown LNDs `%x@<type:num>`. */
   toString(): string {
     const l = lndByType(this.net.type);
-    if (this.isLarge) return `${bytesToIpv6(this.addr)}@${this.net.toString()}`;
+    if (this.isLarge) return `${formatIpv6(this.addr)}@${this.net.toString()}`;
     const a = this.addr4;
     if (!l) return `${a.toString(16)}@${this.net.toString()}`;
     if (l.addr === 'ip') return `${intToIpv4(a)}@${this.net.toString()}`;

@@ -33,7 +33,7 @@ import { join, resolve } from 'node:path';
 import { SimulatorError } from '../errors.js';
 import { packageRoot } from '../util/paths.js';
 import { ibsimLimitArgs, summarizeNetFile, type NetSummary } from './netfile.js';
-import { collect, killGroup, pidAlive, registerTemporary, sleep, tail, unregisterTemporary, waitFor } from './process.js';
+import { collect, killGroup, type ExecOptions as BaseExecOptions, type ExecResult, pidAlive, registerTemporary, sleep, tail, unregisterTemporary, waitFor } from './process.js';
 import { SimRegistry, stateRoot } from './registry.js';
 
 export { stateRoot };
@@ -70,23 +70,13 @@ export interface IbSimState {
   startedAt: string;
 }
 
-export interface ExecResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
+export type { ExecResult };
 
-export interface ExecOptions {
+export interface ExecOptions extends BaseExecOptions {
   /** Node the client attaches to (node ID or NodeDescription); default: the first CA of the fabric. */
   host?: string;
-  /** Kill the program after this long (default 120 s); 0 disables. */
-  timeoutMs?: number;
-  /** Extra environment. */
-  env?: Record<string, string>;
   /** Working directory; must be writable (default: the simulator's client folder). */
   cwd?: string;
-  input?: string;
 }
 
 const UMAD2SIM_CANDIDATES = [

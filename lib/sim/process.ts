@@ -89,11 +89,22 @@ export function unregisterTemporary(t: Temporary): void {
   temporaries.delete(t);
 }
 
-export interface CollectedRun {
+/** What a program run on a simulator did (both simulators' exec()). */
+export interface ExecResult {
   code: number | null;
   signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
+}
+export type CollectedRun = ExecResult;
+
+/** How a program runs on a simulator (both simulators' exec()). */
+export interface ExecOptions {
+  /** Kill the program after this long (default 120 s); 0 disables. */
+  timeoutMs?: number;
+  env?: Record<string, string>;
+  cwd?: string;
+  input?: string;
 }
 
 /**

@@ -15,7 +15,7 @@
  * changes during the walk) become errors on the result; discovery goes on.
  */
 import { FabricBuilder, type Fabric, type FabricNode, type PortInput, type PortRef } from '../topology/model.js';
-import { ATTR, MGMT_CLASS, METHOD, nodeDescriptionFrom, nodeInfoFrom, speedsOf, widthsOf, type NodeInfo } from '../attributes.js';
+import { ATTR, MGMT_CLASS, METHOD, PORT_STATE_FIELDS, nodeDescriptionFrom, nodeInfoFrom, speedsOf, widthsOf, type NodeInfo } from '../attributes.js';
 import { HpcnetError } from '../../errors.js';
 import { MadStatusError } from '../errors.js';
 import { decodeGroup, subsetDecoder } from '../fields.js';
@@ -66,23 +66,13 @@ export class DiscoveryAbortedError extends HpcnetError {
 }
 
 
-/** The PortInfo fields discovery records (decoded without building the full typed view). */
-const PI_FIELDS = [
-  'LinkState',
-  'PhysLinkState',
-  'LinkWidthEnabled',
-  'LinkWidthSupported',
-  'LinkWidthActive',
-  'LinkSpeedSupported',
-  'LinkSpeedEnabled',
-  'LinkSpeedActive',
-  'LinkSpeedExtSupported',
-  'LinkSpeedExtEnabled',
-  'LinkSpeedExtActive',
-  'Lid',
-  'LMC',
-  'CapMask',
-] as const;
+/** The PortInfo fields discovery records (decoded without building the full typed view); field i is word 2i. */
+const PI_FIELDS = [...PORT_STATE_FIELDS, 'CapMask'] as const;
+const word = (name: (typeof PI_FIELDS)[number]) => 2 * PI_FIELDS.indexOf(name);
+const [PI_STATE, PI_PHYS, PI_LID, PI_LMC, PI_CAP] = [word('LinkState'), word('PhysLinkState'), word('Lid'), word('LMC'), word('CapMask')];
+const [PI_WSUP, PI_WEN, PI_WACT] = [word('LinkWidthSupported'), word('LinkWidthEnabled'), word('LinkWidthActive')];
+const [PI_SSUP, PI_SEN, PI_SACT] = [word('LinkSpeedSupported'), word('LinkSpeedEnabled'), word('LinkSpeedActive')];
+const [PI_ESUP, PI_EEN, PI_EACT] = [word('LinkSpeedExtSupported'), word('LinkSpeedExtEnabled'), word('LinkSpeedExtActive')];
 const SI_FIELDS = ['LinearFdbCap', 'LinearFdbTop', 'McastFdbCap', 'LifeTime', 'EnhancedPort0'] as const;
 
 function one<T>(list: T[]): T | undefined {
@@ -204,22 +194,21 @@ export async function discover(port: Port, opts: DiscoverOptions = {}): Promise<
   /** PortInfo of one port; switch ports with a physical link lead on to the next node. */
   const readPort = (id: string, path: number[], portNum: number, explore: boolean, arrivedOn?: number, portGuid?: bigint) =>
     smp(ATTR.PortInfo, 'PortInfo', path, portNum, { node: id, port: portNum }, (data) => {
-      // Words of PI_FIELDS, in order: field i at w[2i].
       const w = decodePi(data);
       const node = b.node(id)!;
-      const physState = PHYS_PORT_STATES[w[2]!] ?? 'Unknown';
-      const activeWidth = one(widthsOf(w[8]!));
-      const activeSpeed = one(speedsOf(w[20]!, true)) ?? one(speedsOf(w[14]!));
+      const physState = PHYS_PORT_STATES[w[PI_PHYS]!] ?? 'Unknown';
+      const activeWidth = one(widthsOf(w[PI_WACT]!));
+      const activeSpeed = one(speedsOf(w[PI_EACT]!, true)) ?? one(speedsOf(w[PI_SACT]!));
       const fields: PortInput = {
-        state: PORT_STATES[w[0]!] ?? 'Unknown',
+        state: PORT_STATES[w[PI_STATE]!] ?? 'Unknown',
         physState,
-        width: { supported: widthsOf(w[6]!), enabled: widthsOf(w[4]!), active: activeWidth },
-        speed: { supported: speedsOf(w[10]!).concat(speedsOf(w[16]!, true)), enabled: speedsOf(w[12]!).concat(speedsOf(w[18]!, true)), active: activeSpeed },
-        capabilityMask: w[26]!,
+        width: { supported: widthsOf(w[PI_WSUP]!), enabled: widthsOf(w[PI_WEN]!), active: activeWidth },
+        speed: { supported: speedsOf(w[PI_SSUP]!).concat(speedsOf(w[PI_ESUP]!, true)), enabled: speedsOf(w[PI_SEN]!).concat(speedsOf(w[PI_EEN]!, true)), active: activeSpeed },
+        capabilityMask: w[PI_CAP]!,
       };
       if (node.type !== 'Switch' || portNum === 0) {
-        fields.lid = w[22]!;
-        fields.lmc = w[24]!;
+        fields.lid = w[PI_LID]!;
+        fields.lmc = w[PI_LMC]!;
       }
       if (node.type === 'Switch' && portNum === 0 && node.portGuid !== undefined) fields.guid = node.portGuid;
       if (portGuid !== undefined) fields.guid = portGuid;

@@ -8,6 +8,7 @@ import { METHOD } from '../attributes.js';
 import { MadStatusError, MalformedReplyError, WriteNotAllowedError } from '../errors.js';
 import { decodeGroup, dumpField, encodeGroup, fieldGroup, type FieldGroupName, type FieldRecord, type FieldValue } from '../fields.js';
 import type { MadRequest, MadResponse, Port, QueryOptions } from '../port.js';
+import { formatIpv6 } from '../../util/format.js';
 
 /** Field groups of the native Groups() table. */
 export type QueryGroup = FieldGroupName;
@@ -25,7 +26,7 @@ export function groupFields(group: QueryGroup): Array<{ id: number; name: string
   return fieldGroup(group);
 }
 /** Dot-padded "Name:.....value" lines (libibmad's dumper format) for the given fields, padded to `width` (M_Keys are not displayed, as the diag tools do). */
-export function dumpLines(group: QueryGroup, rec: FieldRecord, width = 33, indent = '', names?: string[]): string {
+export function dumpLines(group: QueryGroup, rec: FieldRecord, width = 33, indent = '', names?: readonly string[]): string {
   const list = names ?? groupFields(group).map((d) => d.name);
   return list
     .filter((n) => n in rec)
@@ -82,27 +83,7 @@ export function gidText(gid: Buffer | bigint, guid?: bigint): string {
     b = Buffer.alloc(16);
     gid.copy(b, 0, 0, Math.min(16, gid.length));
   }
-  const words: number[] = [];
-  for (let i = 0; i < 8; i++) words.push(b.readUInt16BE(i * 2));
-  // Longest run of zero words (length >= 2) becomes "::".
-  let best = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (words[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && words[j] === 0) j++;
-    if (j - i > bestLen) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (ws: number[]) => ws.map((w) => w.toString(16)).join(':');
-  if (bestLen < 2) return hex(words);
-  return `${hex(words.slice(0, best))}::${hex(words.slice(best + bestLen))}`;
+  return formatIpv6(b);
 }
 
 /** A GID as a 16-byte buffer from IPv6 text ("fe80::10:1"). */

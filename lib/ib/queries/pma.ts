@@ -305,30 +305,17 @@ export async function resetCounters(port: Port, addr: Address, portNum: number, 
 
 /** perfquery's text for PortCounters (libibmad's dump order: QP1Dropped before VL15Dropped). */
 export function portCountersText(c: PortCounters, where: string, portNum: number, cap: number): string {
-  const order = [
-    'PortSelect',
-    'CounterSelect',
-    'SymbolErrorCounter',
-    'LinkErrorRecoveryCounter',
-    'LinkDownedCounter',
-    'PortRcvErrors',
-    'PortRcvRemotePhysicalErrors',
-    'PortRcvSwitchRelayErrors',
-    'PortXmitDiscards',
-    'PortXmitConstraintErrors',
-    'PortRcvConstraintErrors',
-    'CounterSelect2',
-    'LocalLinkIntegrityErrors',
-    'ExcessiveBufferOverrunErrors',
-  ];
+  // The PortCounters group in field order, with QP1Dropped (its own group) before VL15Dropped.
+  const names = groupFields('PortCounters').map((f) => f.name);
+  const vl15 = names.indexOf('VL15Dropped');
   const head = `# Port counters: ${where} port ${portNum} (CapMask: 0x${cap.toString(16).toUpperCase().padStart(4, '0')})`;
   const raw = { ...c.raw };
   raw['CounterSelect2'] ??= 0;
   return [
     head,
-    dumpLines('PortCounters', raw, 33, '', order),
+    dumpLines('PortCounters', raw, 33, '', names.slice(0, vl15)),
     dumpLines('PortCountersQP1Drop', raw),
-    dumpLines('PortCounters', raw, 33, '', ['VL15Dropped', 'PortXmitData', 'PortRcvData', 'PortXmitPkts', 'PortRcvPkts', 'PortXmitWait']),
+    dumpLines('PortCounters', raw, 33, '', names.slice(vl15)),
   ].join('\n');
 }
 

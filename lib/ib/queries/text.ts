@@ -1,6 +1,6 @@
 /** Text renderings shared by the CLI (diag-tool formats). */
 import type { Address } from '../address.js';
-import type { PortInfo } from '../attributes.js';
+import { PORT_STATE_FIELDS, type PortInfo } from '../attributes.js';
 import { formatGuid } from '../../util/format.js';
 import { dumpLines } from './common.js';
 import type { MulticastForwardingTable } from './smp-tables.js';
@@ -56,22 +56,7 @@ export function portInfoLines(pi: PortInfo, indent = '\t\t'): string {
 
 /** The PortInfo fields ibportstate shows. */
 export function portStateLines(pi: PortInfo): string {
-  return dumpLines('PortInfo', pi.raw, 33, '', [
-    'LinkState',
-    'PhysLinkState',
-    'Lid',
-    'SMLid',
-    'LMC',
-    'LinkWidthSupported',
-    'LinkWidthEnabled',
-    'LinkWidthActive',
-    'LinkSpeedSupported',
-    'LinkSpeedEnabled',
-    'LinkSpeedActive',
-    'LinkSpeedExtSupported',
-    'LinkSpeedExtEnabled',
-    'LinkSpeedExtActive',
-  ]);
+  return dumpLines('PortInfo', pi.raw, 33, '', PORT_STATE_FIELDS);
 }
 
 /** smpdump's hex: 16 bytes a line in 2-byte groups. */

@@ -10,7 +10,7 @@ import { closeSync, existsSync, openSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path';
 import { SimulatorError } from '../../errors.js';
 import { packageRoot } from '../../util/paths.js';
-import { collect, killGroup, pidAlive, registerTemporary, sleep, tail, unregisterTemporary } from '../process.js';
+import { collect, killGroup, type ExecOptions, type ExecResult, pidAlive, registerTemporary, sleep, tail, unregisterTemporary } from '../process.js';
 import { SimRegistry } from '../registry.js';
 import type { DaemonConfig, HostStatus } from './daemon.js';
 import { RELEASES, type FaultRule, type HostSpec, type IfaceSpec, type LustreHold, type Release } from './kernel.js';
@@ -49,19 +49,7 @@ export interface EmuStatus {
   faults: FaultRule[];
 }
 
-export interface ExecResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-export interface ExecOptions {
-  /** Kill the program after this long (default 120 s); 0 disables. */
-  timeoutMs?: number;
-  env?: Record<string, string>;
-  cwd?: string;
-  input?: string;
-}
+export type { ExecOptions, ExecResult };
 
 /** Operation kinds for injectFault(): each matching operation consumes one count. */
 export type FaultOp =
