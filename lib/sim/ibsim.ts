@@ -27,6 +27,7 @@ import {
   readFileSync,
   rmSync,
   statSync,
+  writeFileSync,
   appendFileSync,
 } from 'node:fs';
 import { join, resolve } from 'node:path';
