@@ -28,6 +28,7 @@ export * as queries from './ib/queries/index.js';
 
 // Topology model and formats, audit
 export * as topology from './ib/topology/index.js';
+export { toSlurmTopology, compressHostlist, type SlurmTopology, type SlurmTopologyOptions, type SlurmWarning } from './ib/topology/index.js';
 export * as audit from './ib/audit/index.js';
 
 // Simulated fabrics

@@ -3,9 +3,10 @@ import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { parseAddress } from '../ib/address.js';
 import { discover, type DiscoveryProgress } from '../ib/discovery/discover.js';
-import { applyNodeNameMap, FABRIC_FORMATS, loadNodeNameMap, writeFabric, type FabricFormat } from '../ib/topology/index.js';
+import { applyNodeNameMap, FABRIC_FORMATS, loadNodeNameMap, type FabricFormat } from '../ib/topology/index.js';
 import { InvalidArgumentError } from '../errors.js';
 import { openPortFromFlags, withPortFlags, type PortFlags } from './ib-flags.js';
+import { renderTopology, slurmOptions, withSlurmFlags, type SlurmFlags } from './topology-output.js';
 import { action, parseIntOption } from './util.js';
 
 /** A one-line progress display on a TTY (stderr), nothing otherwise. */
@@ -22,7 +23,7 @@ export function progressLine(enabled = process.stderr.isTTY === true) {
   };
 }
 
-interface DiscoverFlags extends PortFlags {
+interface DiscoverFlags extends PortFlags, SlurmFlags {
   output?: string;
   format: string;
   window?: number;
@@ -35,7 +36,7 @@ interface DiscoverFlags extends PortFlags {
 }
 
 export function registerIbDiscover(ib: Command): void {
-  withPortFlags(
+  withSlurmFlags(withPortFlags(
     ib
       .command('discover')
       .description('discover the fabric by directed route (like ibnetdiscover, with many SMPs in flight)')
@@ -48,10 +49,11 @@ export function registerIbDiscover(ib: Command): void {
       .option('--from <route>', 'start at the node this directed route (0,1,3) leads to')
       .option('--node-name-map <file>', 'opensm node-name map: names for nodes')
       .option('-q, --quiet', 'no progress display'),
-  ).action(
+  )).action(
     action(async (o: DiscoverFlags) => {
       const format = (o.json ? 'json' : o.format) as FabricFormat;
       if (!FABRIC_FORMATS.includes(format)) throw new InvalidArgumentError(`--format: unknown format '${o.format}' (one of ${FABRIC_FORMATS.join(', ')})`);
+      slurmOptions(format, o);
       const map = o.nodeNameMap ? loadNodeNameMap(o.nodeNameMap) : undefined;
       const from = o.from !== undefined ? parseAddress(o.from, { directed: true }).path : undefined;
       await using port = await openPortFromFlags(o, {
@@ -71,7 +73,7 @@ export function registerIbDiscover(ib: Command): void {
           onProgress: (p) => bar.update(p),
         });
         const fabric = map ? applyNodeNameMap(r.fabric, map) : r.fabric;
-        const text = writeFabric(fabric, format);
+        const text = renderTopology(fabric, format, o);
         if (o.output) writeFileSync(o.output, text);
         else process.stdout.write(text);
         for (const e of fabric.errors) process.stderr.write(`hpcnet: discovery: ${e.kind}: ${e.message}\n`);

@@ -29,10 +29,10 @@ import {
   isEmptyDiff,
   loadFabricFile,
   loadNodeNameMap,
-  writeFabric,
   type FabricFormat,
   type FabricSnapshot,
 } from '../ib/topology/index.js';
+import { renderTopology, withSlurmFlags, type SlurmFlags } from './topology-output.js';
 import { EXIT_FINDINGS, EXIT_OK, action, printJson } from './util.js';
 
 export interface IbTopologyHooks {
@@ -107,16 +107,17 @@ export function registerIbTopology(ib: Command, hooks: IbTopologyHooks = {}): vo
       ),
     );
 
-  ib.command('convert')
-    .description('convert a topology between formats (ibnetdiscover file or JSON snapshot in; json, ibnetdiscover, links, dot out)')
+  const convert = ib
+    .command('convert')
+    .description('convert a topology between formats (ibnetdiscover file or JSON snapshot in; json, ibnetdiscover, links, dot, slurm out)')
     .argument('<input>', 'ibnetdiscover file or hpcnet JSON snapshot')
     .option('--format <format>', `output format: ${FABRIC_FORMATS.join(', ')}`, choice('--format', FABRIC_FORMATS), 'json' as FabricFormat)
     .option('--node-name-map <file>', 'opensm node-name map')
-    .option('-o, --output <file>', 'write to a file')
-    .action(
-      action((input: string, o: { format: FabricFormat; nodeNameMap?: string; output?: string }) => {
-        const snap = loadFabricFile(input, o.nodeNameMap ? loadNodeNameMap(o.nodeNameMap) : undefined);
-        output(writeFabric(snap, o.format), o.output);
-      }),
-    );
+    .option('-o, --output <file>', 'write to a file');
+  withSlurmFlags(convert).action(
+    action((input: string, o: { format: FabricFormat; nodeNameMap?: string; output?: string } & SlurmFlags) => {
+      const snap = loadFabricFile(input, o.nodeNameMap ? loadNodeNameMap(o.nodeNameMap) : undefined);
+      output(renderTopology(snap, o.format, o), o.output);
+    }),
+  );
 }

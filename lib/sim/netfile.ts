@@ -65,6 +65,19 @@ export interface FatTreeOptions {
   width?: Width;
   /** Host links run at a lower width/speed than the rest: by host index (1-based). */
   degraded?: Array<{ host: number; width?: Width; speed?: Speed }>;
+  /**
+   * Three levels: this many core switches above the spines, every spine
+   * cabled once to every core. Without it the tree has two levels.
+   */
+  cores?: number;
+  /** With `cores`: leaves and spines split into this many pods (default 1); a pod's leaves connect to its spines only. */
+  pods?: number;
+  /**
+   * Dual-rail hosts: each host's second rail is cabled to the next leaf
+   * (the last leaf's hosts to the first leaf), through a second port of
+   * the same HCA ('port') or a second HCA described "nodeNN HCA-2" ('hca').
+   */
+  dualRail?: 'port' | 'hca';
 }
 
 function pad(n: number, total: number): string {
@@ -77,10 +90,19 @@ function positiveInt(name: string, v: number, max: number): void {
   }
 }
 
+interface GenNode {
+  kind: 'Hca' | 'Switch';
+  id: string;
+  desc: string;
+  numPorts: number;
+  ports: Map<number, { peer: GenNode; port: number; width: Width; speed: Speed }>;
+}
+
 /**
- * A two-level leaf/spine fat tree. Hosts come first in the file, so a
- * simulator client attaches to the first host by default. Every link states
- * width and speed on both ends (ibsim requires the two ends to agree).
+ * A leaf/spine fat tree (two levels, or three with `cores`). Hosts come
+ * first in the file, so a simulator client attaches to the first host by
+ * default. Every link states width and speed on both ends (ibsim requires
+ * the two ends to agree).
  */
 export function generateFatTree(o: FatTreeOptions): string {
   positiveInt('leaves', o.leaves, 1024);
@@ -88,71 +110,89 @@ export function generateFatTree(o: FatTreeOptions): string {
   positiveInt('hosts-per-leaf', o.hostsPerLeaf, 1024);
   const k = o.linksPerSpine ?? 1;
   positiveInt('links-per-spine', k, 64);
+  const cores = o.cores ?? 0;
+  if (o.cores !== undefined) positiveInt('cores', o.cores, 1024);
+  const pods = o.pods ?? 1;
+  positiveInt('pods', pods, 1024);
+  if (pods > 1 && !cores) throw new InvalidArgumentError('fat-tree: --pods needs --cores (pods are joined by core switches)');
+  if (o.leaves % pods || o.spines % pods) {
+    throw new InvalidArgumentError(`fat-tree: ${o.leaves} leaves and ${o.spines} spines do not split into ${pods} equal pods`);
+  }
+  if (o.dualRail !== undefined && o.dualRail !== 'port' && o.dualRail !== 'hca') {
+    throw new InvalidArgumentError(`fat-tree: dual rail must be 'port' or 'hca', got '${String(o.dualRail)}'`);
+  }
+  if (o.dualRail && o.leaves < 2) throw new InvalidArgumentError('fat-tree: dual-rail hosts need at least 2 leaves');
   const speed = o.speed ?? 'EDR';
   const width = o.width ?? '4x';
   if (!SPEEDS.includes(speed)) throw new InvalidArgumentError(`fat-tree: unknown speed '${speed}' (one of ${SPEEDS.join(', ')})`);
   if (!WIDTHS.includes(width)) throw new InvalidArgumentError(`fat-tree: unknown width '${width}' (one of ${WIDTHS.join(', ')})`);
   const nh = o.leaves * o.hostsPerLeaf;
-  const leafPorts = o.hostsPerLeaf + o.spines * k;
-  const spinePorts = o.leaves * k;
-  if (leafPorts > 254 || spinePorts > 254) {
-    throw new InvalidArgumentError(`fat-tree: switch radix ${Math.max(leafPorts, spinePorts)} exceeds 254 ports`);
-  }
+  const leavesPerPod = o.leaves / pods;
+  const spinesPerPod = o.spines / pods;
+  const hostPorts = o.hostsPerLeaf * (o.dualRail ? 2 : 1);
+  const leafPorts = hostPorts + spinesPerPod * k;
+  const spinePorts = leavesPerPod * k + cores;
+  const radix = Math.max(leafPorts, spinePorts, cores ? o.spines : 0);
+  if (radix > 254) throw new InvalidArgumentError(`fat-tree: switch radix ${radix} exceeds 254 ports`);
   const degraded = new Map<number, { width: Width; speed: Speed }>();
   for (const d of o.degraded ?? []) {
     positiveInt('degrade host', d.host, nh);
     degraded.set(d.host, { width: d.width ?? '1x', speed: d.speed ?? speed });
   }
-  const hostId = (h: number) => `H-node${pad(h, nh)}`;
-  const hostDesc = (h: number) => `node${pad(h, nh)} HCA-1`;
-  const leafId = (l: number) => `S-leaf${pad(l, o.leaves)}`;
-  const leafDesc = (l: number) => `leaf${pad(l, o.leaves)}`;
-  const spineId = (s: number) => `S-spine${pad(s, o.spines)}`;
-  const spineDesc = (s: number) => `spine${pad(s, o.spines)}`;
-  const linkOf = (h: number) => degraded.get(h) ?? { width, speed };
+  const node = (kind: GenNode['kind'], id: string, desc: string, numPorts: number): GenNode => ({ kind, id, desc, numPorts, ports: new Map() });
+  const link = (a: GenNode, pa: number, b: GenNode, pb: number, lk = { width, speed }) => {
+    a.ports.set(pa, { peer: b, port: pb, ...lk });
+    b.ports.set(pb, { peer: a, port: pa, ...lk });
+  };
+  const hostName = (h: number) => `node${pad(h, nh)}`;
+  const leaves = Array.from({ length: o.leaves }, (_, i) => node('Switch', `S-leaf${pad(i + 1, o.leaves)}`, `leaf${pad(i + 1, o.leaves)}`, leafPorts));
+  const spines = Array.from({ length: o.spines }, (_, i) => node('Switch', `S-spine${pad(i + 1, o.spines)}`, `spine${pad(i + 1, o.spines)}`, spinePorts));
+  const coreNodes = Array.from({ length: cores }, (_, i) => node('Switch', `S-core${pad(i + 1, cores)}`, `core${pad(i + 1, cores)}`, o.spines));
+  const hosts: GenNode[] = [];
+  for (let h = 1; h <= nh; h++) {
+    const l = Math.ceil(h / o.hostsPerLeaf) - 1;
+    const lp = ((h - 1) % o.hostsPerLeaf) + 1;
+    const first = node('Hca', `H-${hostName(h)}`, `${hostName(h)} HCA-1`, o.dualRail === 'port' ? 2 : 1);
+    hosts.push(first);
+    link(first, 1, leaves[l]!, lp, degraded.get(h) ?? { width, speed });
+    if (!o.dualRail) continue;
+    const second = o.dualRail === 'port' ? first : node('Hca', `H-${hostName(h)}-2`, `${hostName(h)} HCA-2`, 1);
+    if (second !== first) hosts.push(second);
+    link(second, o.dualRail === 'port' ? 2 : 1, leaves[(l + 1) % o.leaves]!, o.hostsPerLeaf + lp);
+  }
+  for (let l = 0; l < o.leaves; l++) {
+    const pod = Math.floor(l / leavesPerPod);
+    for (let s = 0; s < spinesPerPod; s++) {
+      for (let j = 0; j < k; j++) link(leaves[l]!, hostPorts + s * k + j + 1, spines[pod * spinesPerPod + s]!, (l % leavesPerPod) * k + j + 1);
+    }
+  }
+  for (let s = 0; s < o.spines; s++) {
+    for (let c = 0; c < cores; c++) link(spines[s]!, leavesPerPod * k + c + 1, coreNodes[c]!, s + 1);
+  }
+  const extra = [
+    ...(cores ? [`3 levels: ${cores} core(s), ${pods} pod(s)`] : []),
+    ...(o.dualRail ? [`dual-rail hosts (${o.dualRail === 'port' ? 'second HCA port' : 'second HCA'} on the next leaf)`] : []),
+  ];
   const out: string[] = [
     `# hpcnet fat tree: ${o.leaves} leaves, ${o.spines} spines, ${o.hostsPerLeaf} hosts per leaf, ` +
       `${k} link(s) per leaf-spine pair, ${width} ${speed}` +
-      (degraded.size ? `; degraded: ${[...degraded].map(([h, d]) => `${hostDesc(h)} ${d.width} ${d.speed}`).join(', ')}` : ''),
-    `# ${nh} hosts, ${o.leaves + o.spines} switches`,
+      (degraded.size ? `; degraded: ${[...degraded].map(([h, d]) => `${hostName(h)} HCA-1 ${d.width} ${d.speed}`).join(', ')}` : '') +
+      extra.map((e) => `; ${e}`).join(''),
+    `# ${nh} hosts, ${o.leaves + o.spines + cores} switches`,
     '',
   ];
-  for (let h = 1; h <= nh; h++) {
-    const l = Math.ceil(h / o.hostsPerLeaf);
-    const lp = ((h - 1) % o.hostsPerLeaf) + 1;
-    const lk = linkOf(h);
+  for (const n of [...hosts, ...leaves, ...spines, ...coreNodes]) {
     out.push(
-      `vendid=0x2c9`,
-      `devid=0x1017`,
-      `Hca 1 "${hostId(h)}" # "${hostDesc(h)}"`,
-      `[1] "${leafId(l)}"[${lp}] # lid 0 lmc 0 "${leafDesc(l)}" lid 0 ${lk.width}${lk.speed}`,
-      '',
+      'vendid=0x2c9',
+      n.kind === 'Hca' ? 'devid=0x1017' : 'devid=0xd2f0',
+      n.kind === 'Hca' ? `Hca ${n.numPorts} "${n.id}" # "${n.desc}"` : `Switch ${n.numPorts} "${n.id}" # "${n.desc}" enhanced port 0 lid 0 lmc 0`,
     );
-  }
-  for (let l = 1; l <= o.leaves; l++) {
-    out.push(`vendid=0x2c9`, `devid=0xd2f0`, `Switch ${leafPorts} "${leafId(l)}" # "${leafDesc(l)}" enhanced port 0 lid 0 lmc 0`);
-    for (let p = 1; p <= o.hostsPerLeaf; p++) {
-      const h = (l - 1) * o.hostsPerLeaf + p;
-      const lk = linkOf(h);
-      out.push(`[${p}] "${hostId(h)}"[1] # "${hostDesc(h)}" lid 0 ${lk.width}${lk.speed}`);
-    }
-    for (let s = 1; s <= o.spines; s++) {
-      for (let j = 0; j < k; j++) {
-        const p = o.hostsPerLeaf + (s - 1) * k + j + 1;
-        const sp = (l - 1) * k + j + 1;
-        out.push(`[${p}] "${spineId(s)}"[${sp}] # "${spineDesc(s)}" lid 0 ${width}${speed}`);
-      }
-    }
-    out.push('');
-  }
-  for (let s = 1; s <= o.spines; s++) {
-    out.push(`vendid=0x2c9`, `devid=0xd2f0`, `Switch ${spinePorts} "${spineId(s)}" # "${spineDesc(s)}" enhanced port 0 lid 0 lmc 0`);
-    for (let l = 1; l <= o.leaves; l++) {
-      for (let j = 0; j < k; j++) {
-        const p = (l - 1) * k + j + 1;
-        const lp = o.hostsPerLeaf + (s - 1) * k + j + 1;
-        out.push(`[${p}] "${leafId(l)}"[${lp}] # "${leafDesc(l)}" lid 0 ${width}${speed}`);
-      }
+    for (const [p, r] of [...n.ports].sort((a, b) => a[0] - b[0])) {
+      out.push(
+        n.kind === 'Hca'
+          ? `[${p}] "${r.peer.id}"[${r.port}] # lid 0 lmc 0 "${r.peer.desc}" lid 0 ${r.width}${r.speed}`
+          : `[${p}] "${r.peer.id}"[${r.port}] # "${r.peer.desc}" lid 0 ${r.width}${r.speed}`,
+      );
     }
     out.push('');
   }

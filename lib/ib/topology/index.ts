@@ -10,6 +10,7 @@ import { writeDot, writeLinkTable } from './links.js';
 import type { Fabric } from './model.js';
 import { applyNodeNameMap, parseNodeNameMap, type NodeNameMap } from './nodenamemap.js';
 import { readSnapshot, writeSnapshot, type FabricSnapshot } from './snapshot.js';
+import { toSlurmTopology, type SlurmTopologyOptions } from './slurm.js';
 
 export * from './model.js';
 export * from './snapshot.js';
@@ -18,9 +19,11 @@ export * from './nodenamemap.js';
 export * from './links.js';
 export * from './diff.js';
 export * from './import.js';
+export * from './slurm.js';
+export { compressHostlist, compareHostnames } from './hostlist.js';
 
-export type FabricFormat = 'json' | 'ibnetdiscover' | 'links' | 'dot';
-export const FABRIC_FORMATS: readonly FabricFormat[] = ['json', 'ibnetdiscover', 'links', 'dot'];
+export type FabricFormat = 'json' | 'ibnetdiscover' | 'links' | 'dot' | 'slurm';
+export const FABRIC_FORMATS: readonly FabricFormat[] = ['json', 'ibnetdiscover', 'links', 'dot', 'slurm'];
 
 /** Parse a fabric from text: a JSON snapshot when it starts with '{', else the ibnetdiscover format. */
 export function parseFabricText(text: string, file?: string, nodeNameMap?: NodeNameMap): FabricSnapshot {
@@ -52,7 +55,8 @@ export function loadNodeNameMap(path: string): NodeNameMap {
   return parseNodeNameMap(text, path);
 }
 
-export function writeFabric(f: Fabric | FabricSnapshot, format: FabricFormat): string {
+/** Write a fabric in a format; `slurm` options apply to the Slurm format (its warnings: call toSlurmTopology). */
+export function writeFabric(f: Fabric | FabricSnapshot, format: FabricFormat, slurm: SlurmTopologyOptions = {}): string {
   const fabric = 'fabric' in f ? f.fabric : f;
   switch (format) {
     case 'json':
@@ -63,5 +67,7 @@ export function writeFabric(f: Fabric | FabricSnapshot, format: FabricFormat): s
       return writeLinkTable(fabric);
     case 'dot':
       return writeDot(fabric);
+    case 'slurm':
+      return toSlurmTopology(fabric, slurm).text;
   }
 }
