@@ -9,7 +9,11 @@
  *    parameters are validated by the daemon;
  *  - init_module/finit_module/delete_module (libc and syscall()) load and
  *    unload emulated modules;
- *  - getifaddrs() lists the emulated host's interfaces.
+ *  - the host's network is the emulated host's: getifaddrs(), SIOCGIF* ioctls
+ *    on sockets, NETLINK_ROUTE link/address dumps, if_nametoindex(),
+ *    /sys/class/net; glob(GLOB_BRACE) patterns reach emulated trees;
+ *    statfs(/sys/kernel/debug) reports debugfs and mount() never reaches the
+ *    real machine there.
  * Environment: HPCNET_LNETEMU_SOCK (daemon socket), HPCNET_LNETEMU_HOST,
  * HPCNET_LNETEMU_ROOT (host tree), HPCNET_LNETEMU_TIMEOUT_MS (default 30000).
  * Without HPCNET_LNETEMU_SOCK every call passes straight through.
@@ -29,6 +33,8 @@
 #include <limits.h>
 #include <linux/capability.h>
 #include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sockios.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -39,7 +45,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/uio.h>
@@ -48,6 +56,16 @@
 #include <unistd.h>
 
 #include "protocol.h"
+
+#ifndef ARPHRD_ETHER
+#define ARPHRD_ETHER 1
+#endif
+#ifndef ARPHRD_LOOPBACK
+#define ARPHRD_LOOPBACK 772
+#endif
+#ifndef IFF_LOWER_UP
+#define IFF_LOWER_UP 0x10000
+#endif
 
 #define EXPORT __attribute__((visibility("default")))
 
@@ -108,6 +126,11 @@ DECL_REAL(ssize_t, readlink, const char *, char *, size_t)
 DECL_REAL(int, glob, const char *, int, int (*)(const char *, int), glob_t *)
 DECL_REAL(int, glob64, const char *, int, int (*)(const char *, int), glob_t *)
 DECL_REAL(int, getifaddrs, struct ifaddrs **)
+DECL_REAL(int, statfs, const char *, struct statfs *)
+DECL_REAL(int, statfs64, const char *, struct statfs64 *)
+DECL_REAL(int, mount, const char *, const char *, const char *, unsigned long, const void *)
+DECL_REAL(unsigned int, if_nametoindex, const char *)
+DECL_REAL(char *, if_indextoname, unsigned int, char[IF_NAMESIZE])
 DECL_REAL(int, init_module, void *, unsigned long, const char *)
 DECL_REAL(int, delete_module, const char *, unsigned int)
 
@@ -189,6 +212,7 @@ struct fdinfo {
   uint32_t groups;
   int ext_ack, cap_ack;
   struct pending *queue; /* FD_NETLINK: replies not yet written to the pair */
+  int route;           /* FD_NETLINK: NETLINK_ROUTE (answered here, not by the daemon) */
   char *path;          /* FD_PARAM: the original path */
 };
 #define FD_MAX 65536
@@ -400,7 +424,7 @@ static int rpc_proc(uint32_t op, const void *p1, size_t n1, unsigned char **resp
 static const char *const g_prefixes[] = {
     "/proc/modules", "/proc/fs/lustre", "/proc/fs/lnet", "/proc/sys/lnet", "/sys/module", "/sys/fs/lustre",
     "/sys/fs/lnet", "/sys/kernel/debug/lnet", "/sys/kernel/debug/lustre", "/lib/modules", "/usr/lib/modules",
-    "/dev/lnet", NULL};
+    "/dev/lnet", "/sys/class/net", NULL};
 
 static int emulated_path(const char *path) {
   if (!path || path[0] != '/' || active() != 1) return 0;
@@ -572,9 +596,15 @@ static void nl_autobind(struct fdinfo *f) {
   f->portid = g_next_port++ == 0 ? pid : (uint32_t)(-4096 - (int)g_next_port);
 }
 
+static void rtnl_answer(struct fdinfo *f, const unsigned char *data, size_t len);
 static ssize_t nl_send(int fd, const void *data, size_t len) {
   struct fdinfo *f = fdi(fd);
   nl_autobind(f);
+  if (f->route) {
+    rtnl_answer(f, data, len);
+    nl_flush(f);
+    return (ssize_t)len;
+  }
   uint32_t head[2] = {f->portid, (f->ext_ack ? LNETEMU_NL_EXT_ACK : 0) | (f->cap_ack ? LNETEMU_NL_CAP_ACK : 0)};
   unsigned char *resp;
   size_t rl;
@@ -609,7 +639,7 @@ static void fill_nl_name(struct sockaddr *name, socklen_t *namelen) {
 }
 
 EXPORT int socket(int domain, int type, int protocol) {
-  if (active() == 1 && domain == AF_NETLINK && protocol == NETLINK_GENERIC) {
+  if (active() == 1 && domain == AF_NETLINK && (protocol == NETLINK_GENERIC || protocol == NETLINK_ROUTE)) {
     int sv[2];
     int extra = type & (SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (R(syscall)(SYS_socketpair, AF_UNIX, SOCK_DGRAM | extra, 0, sv) != 0) return -1;
@@ -635,6 +665,7 @@ EXPORT int socket(int domain, int type, int protocol) {
     memset(f, 0, sizeof(*f));
     f->kind = FD_NETLINK;
     f->peer = sv[1];
+    f->route = protocol == NETLINK_ROUTE;
     return sv[0];
   }
   return fd_forget(R(socket)(domain, type, protocol));
@@ -996,16 +1027,90 @@ EXPORT int faccessat(int dirfd, const char *path, int mode, int flags) {
 EXPORT ssize_t readlink(const char *path, char *buf, size_t len) { return R(readlink)(rw(path, 0), buf, len); }
 
 /* glob() walks directories with glibc-internal calls: rewrite the pattern and map results back. */
-static int emu_glob(const char *pat, int flags, int (*errf)(const char *, int), glob_t *g,
-                    int (*real)(const char *, int, int (*)(const char *, int), glob_t *)) {
-  if (!emulated_path(pat) || (flags & GLOB_APPEND)) return real(pat, flags, errf, g);
-  int rc = real(rw(pat, 0), flags, errf, g);
-  if (rc != 0) return rc;
+static void glob_unroot(glob_t *g, size_t from) {
   size_t rl = strlen(g_root);
-  for (size_t i = 0; i < g->gl_pathc; i++) {
+  for (size_t i = from; i < g->gl_pathc; i++) {
     char *p = g->gl_pathv[g->gl_offs + i];
     if (p && strncmp(p, g_root, rl) == 0) memmove(p, p + rl, strlen(p + rl) + 1);
   }
+}
+/* GLOB_BRACE: the alternatives of the first brace group (nested groups kept), or 0 when there is none. */
+static int brace_split(const char *pat, char out[][PATH_MAX], int max) {
+  const char *open = strchr(pat, '{');
+  if (!open) return 0;
+  int depth = 0;
+  const char *close = NULL;
+  for (const char *c = open; *c; c++) {
+    if (*c == '{') depth++;
+    else if (*c == '}' && --depth == 0) {
+      close = c;
+      break;
+    }
+  }
+  if (!close) return 0;
+  int n = 0;
+  const char *start = open + 1;
+  depth = 0;
+  for (const char *c = open + 1; c <= close && n < max; c++) {
+    if (*c == '{') depth++;
+    else if (*c == '}' && depth > 0) depth--;
+    else if ((*c == ',' && depth == 0) || c == close) {
+      if ((size_t)snprintf(out[n], PATH_MAX, "%.*s%.*s%s", (int)(open - pat), pat, (int)(c - start), start, close + 1) < PATH_MAX) n++;
+      start = c + 1;
+    }
+  }
+  return n;
+}
+/* Expand every brace group; fills `out` (up to max patterns). */
+static int brace_expand(const char *pat, char (*out)[PATH_MAX], int max) {
+  char (*tmp)[PATH_MAX] = malloc(sizeof(char[PATH_MAX]) * 32);
+  if (!tmp) return 0;
+  int k = brace_split(pat, tmp, 32), n = 0;
+  if (k == 0 && max > 0) {
+    snprintf(out[0], PATH_MAX, "%s", pat);
+    n = 1;
+  }
+  for (int i = 0; i < k && n < max; i++) n += brace_expand(tmp[i], out + n, max - n);
+  free(tmp);
+  return n;
+}
+static int emu_glob(const char *pat, int flags, int (*errf)(const char *, int), glob_t *g,
+                    int (*real)(const char *, int, int (*)(const char *, int), glob_t *)) {
+  if (active() == 1 && pat && (flags & GLOB_BRACE) && strchr(pat, '{') && !(flags & GLOB_APPEND)) {
+    enum { MAXP = 64 };
+    char (*alts)[PATH_MAX] = malloc(sizeof(char[PATH_MAX]) * MAXP);
+    if (!alts) return GLOB_NOSPACE;
+    int n = brace_expand(pat, alts, MAXP), any = 0, emu = 0;
+    for (int i = 0; i < n; i++) emu |= emulated_path(alts[i]);
+    if (!emu) {
+      free(alts);
+      return real(pat, flags, errf, g);
+    }
+    int rc = GLOB_NOMATCH, started = 0;
+    for (int i = 0; i < n; i++) {
+      size_t before = started ? g->gl_pathc : 0;
+      int f = (flags & ~(GLOB_BRACE | GLOB_NOCHECK)) | (started ? GLOB_APPEND : 0);
+      int r = real(rw(alts[i], 0), f, errf, g);
+      if (r == 0 || (started && r == GLOB_NOMATCH)) {
+        if (r == 0) {
+          any = 1;
+          glob_unroot(g, before);
+        }
+        started = 1;
+      } else if (r != GLOB_NOMATCH) {
+        rc = r;
+        break;
+      }
+    }
+    free(alts);
+    if (any) return 0;
+    if (started) globfree(g);
+    return rc;
+  }
+  if (!emulated_path(pat) || (flags & GLOB_APPEND)) return real(pat, flags, errf, g);
+  int rc = real(rw(pat, 0), flags, errf, g);
+  if (rc != 0) return rc;
+  glob_unroot(g, 0);
   return rc;
 }
 EXPORT int glob(const char *pat, int flags, int (*errf)(const char *, int), glob_t *g) {
@@ -1052,12 +1157,15 @@ EXPORT int dup3(int fd, int target, int flags) {
   return fd_forget(R(dup3)(fd, target, flags));
 }
 
+static int if_ioctl(unsigned long req, void *arg, int *ret);
 EXPORT int ioctl(int fd, unsigned long req, ...) {
   va_list ap;
   va_start(ap, req);
   void *arg = va_arg(ap, void *);
   va_end(ap);
   if (fd_kind(fd) == FD_LNETDEV) return dev_ioctl(fd, req, arg);
+  int ret;
+  if (active() == 1 && if_ioctl(req, arg, &ret)) return ret;
   return R(ioctl)(fd, req, arg);
 }
 
@@ -1189,9 +1297,16 @@ EXPORT long syscall(long nr, ...) {
 }
 
 /* ------------------------------------------------------------------ interfaces */
-/* <root>/../ifaddrs: one "NAME IPV4 PREFIXLEN" line per interface (lo excluded). */
-EXPORT int getifaddrs(struct ifaddrs **out) {
-  if (active() != 1) return R(getifaddrs)(out);
+/* <root>/../ifaddrs: one "NAME IPV4 PREFIXLEN" line per interface (lo excluded).
+ * Interface indexes: lo 1, then the declared interfaces in order from 2. */
+struct iface {
+  char name[IFNAMSIZ];
+  struct in_addr ip;
+  int prefix;
+  int index;
+};
+#define IFACE_MAX 64
+static int load_ifaces(struct iface *ents) {
   char path[PATH_MAX];
   snprintf(path, sizeof(path), "%s/../ifaddrs", g_root);
   char text[8192];
@@ -1204,26 +1319,46 @@ EXPORT int getifaddrs(struct ifaddrs **out) {
   R(close)(fd);
   if (n < 0) return -1;
   text[n] = 0;
-  struct entry {
-    char name[IFNAMSIZ];
-    struct in_addr ip;
-    int prefix;
-  } ents[64];
   int cnt = 0;
   strcpy(ents[0].name, "lo");
   inet_aton("127.0.0.1", &ents[0].ip);
   ents[0].prefix = 8;
+  ents[0].index = 1;
   cnt = 1;
   char *save = NULL;
-  for (char *line = strtok_r(text, "\n", &save); line && cnt < 64; line = strtok_r(NULL, "\n", &save)) {
+  for (char *line = strtok_r(text, "\n", &save); line && cnt < IFACE_MAX; line = strtok_r(NULL, "\n", &save)) {
     char nm[64], ip[64];
     int pfx = 24;
     if (sscanf(line, "%63s %63s %d", nm, ip, &pfx) < 2 || strlen(nm) >= IFNAMSIZ) continue;
     if (!inet_aton(ip, &ents[cnt].ip)) continue;
     strcpy(ents[cnt].name, nm);
     ents[cnt].prefix = pfx;
+    ents[cnt].index = cnt + 1;
     cnt++;
   }
+  return cnt;
+}
+static uint32_t if_mask(const struct iface *e) { return e->prefix <= 0 ? 0 : htonl(0xffffffffu << (32 - e->prefix)); }
+static unsigned if_flags(const struct iface *e) {
+  return IFF_UP | IFF_RUNNING | (e->index == 1 ? IFF_LOOPBACK : IFF_BROADCAST | IFF_MULTICAST);
+}
+static void if_hwaddr(const struct iface *e, unsigned char mac[6]) {
+  memset(mac, 0, 6);
+  if (e->index == 1) return;
+  mac[0] = 0x02; /* locally administered */
+  mac[5] = (unsigned char)e->index;
+}
+static const struct iface *if_find(const struct iface *ents, int cnt, const char *name, int index) {
+  for (int i = 0; i < cnt; i++)
+    if ((name && strncmp(ents[i].name, name, IFNAMSIZ) == 0) || (!name && ents[i].index == index)) return &ents[i];
+  return NULL;
+}
+
+EXPORT int getifaddrs(struct ifaddrs **out) {
+  if (active() != 1) return R(getifaddrs)(out);
+  struct iface ents[IFACE_MAX];
+  int cnt = load_ifaces(ents);
+  if (cnt < 0) return -1;
   /* One block, like glibc, so that freeifaddrs() (a plain free) works. */
   struct blk {
     struct ifaddrs ifa;
@@ -1237,18 +1372,292 @@ EXPORT int getifaddrs(struct ifaddrs **out) {
   }
   for (int i = 0; i < cnt; i++) {
     strcpy(b[i].name, ents[i].name);
-    uint32_t m = ents[i].prefix <= 0 ? 0 : htonl(0xffffffffu << (32 - ents[i].prefix));
+    uint32_t m = if_mask(&ents[i]);
     b[i].addr.sin_family = b[i].mask.sin_family = b[i].bcast.sin_family = AF_INET;
     b[i].addr.sin_addr = ents[i].ip;
     b[i].mask.sin_addr.s_addr = m;
     b[i].bcast.sin_addr.s_addr = (ents[i].ip.s_addr & m) | ~m;
     b[i].ifa.ifa_next = i + 1 < cnt ? &b[i + 1].ifa : NULL;
     b[i].ifa.ifa_name = b[i].name;
-    b[i].ifa.ifa_flags = IFF_UP | IFF_RUNNING | (i == 0 ? IFF_LOOPBACK : IFF_BROADCAST | IFF_MULTICAST);
+    b[i].ifa.ifa_flags = if_flags(&ents[i]);
     b[i].ifa.ifa_addr = (struct sockaddr *)&b[i].addr;
     b[i].ifa.ifa_netmask = (struct sockaddr *)&b[i].mask;
     b[i].ifa.ifa_broadaddr = i == 0 ? NULL : (struct sockaddr *)&b[i].bcast;
   }
   *out = &b[0].ifa;
   return 0;
+}
+
+EXPORT unsigned int if_nametoindex(const char *name) {
+  if (active() != 1) return R(if_nametoindex)(name);
+  struct iface ents[IFACE_MAX];
+  int cnt = load_ifaces(ents);
+  const struct iface *e = cnt > 0 ? if_find(ents, cnt, name, 0) : NULL;
+  if (!e) errno = ENODEV;
+  return e ? (unsigned)e->index : 0;
+}
+EXPORT char *if_indextoname(unsigned int index, char buf[IF_NAMESIZE]) {
+  if (active() != 1) return R(if_indextoname)(index, buf);
+  struct iface ents[IFACE_MAX];
+  int cnt = load_ifaces(ents);
+  const struct iface *e = cnt > 0 ? if_find(ents, cnt, NULL, (int)index) : NULL;
+  if (!e) {
+    errno = ENXIO;
+    return NULL;
+  }
+  return strcpy(buf, e->name);
+}
+
+static void put_sin(struct sockaddr *sa, uint32_t addr) {
+  struct sockaddr_in sin;
+  memset(&sin, 0, sizeof(sin));
+  sin.sin_family = AF_INET;
+  sin.sin_addr.s_addr = addr;
+  memcpy(sa, &sin, sizeof(sin));
+}
+
+/* SIOCGIF* on any socket: the emulated host's interfaces; SIOCSIF* refused
+ * (the real machine's interfaces are never touched). Returns 1 when handled. */
+static int if_ioctl(unsigned long req, void *arg, int *ret) {
+  switch (req) {
+    case SIOCGIFFLAGS: case SIOCGIFADDR: case SIOCGIFNETMASK: case SIOCGIFBRDADDR: case SIOCGIFINDEX:
+    case SIOCGIFNAME: case SIOCGIFMTU: case SIOCGIFHWADDR: case SIOCGIFCONF: case SIOCGIFDSTADDR:
+      break;
+    case SIOCSIFFLAGS: case SIOCSIFADDR: case SIOCSIFNETMASK: case SIOCSIFBRDADDR: case SIOCSIFMTU:
+    case SIOCSIFHWADDR: case SIOCSIFNAME: case SIOCSIFDSTADDR:
+      errno = EPERM;
+      *ret = -1;
+      return 1;
+    default:
+      return 0;
+  }
+  struct iface ents[IFACE_MAX];
+  int cnt = load_ifaces(ents);
+  *ret = -1;
+  if (cnt < 0) return 1;
+  if (!arg) {
+    errno = EFAULT;
+    return 1;
+  }
+  if (req == SIOCGIFCONF) {
+    struct ifconf *ic = arg;
+    int need = cnt * (int)sizeof(struct ifreq);
+    if (!ic->ifc_req) {
+      ic->ifc_len = need;
+      *ret = 0;
+      return 1;
+    }
+    int n = 0;
+    for (int i = 0; i < cnt && (n + 1) * (int)sizeof(struct ifreq) <= ic->ifc_len; i++, n++) {
+      struct ifreq *r = &ic->ifc_req[n];
+      memset(r, 0, sizeof(*r));
+      memcpy(r->ifr_name, ents[i].name, IFNAMSIZ);
+      put_sin(&r->ifr_addr, ents[i].ip.s_addr);
+    }
+    ic->ifc_len = n * (int)sizeof(struct ifreq);
+    *ret = 0;
+    return 1;
+  }
+  struct ifreq *r = arg;
+  const struct iface *e = req == SIOCGIFNAME ? if_find(ents, cnt, NULL, r->ifr_ifindex) : if_find(ents, cnt, r->ifr_name, 0);
+  if (!e) {
+    errno = req == SIOCGIFNAME ? ENODEV : ENODEV;
+    return 1;
+  }
+  uint32_t m = if_mask(e);
+  switch (req) {
+    case SIOCGIFFLAGS: r->ifr_flags = (short)if_flags(e); break;
+    case SIOCGIFADDR: put_sin(&r->ifr_addr, e->ip.s_addr); break;
+    case SIOCGIFDSTADDR: put_sin(&r->ifr_dstaddr, e->ip.s_addr); break;
+    case SIOCGIFNETMASK: put_sin(&r->ifr_netmask, m); break;
+    case SIOCGIFBRDADDR: put_sin(&r->ifr_broadaddr, e->index == 1 ? 0 : (e->ip.s_addr & m) | ~m); break;
+    case SIOCGIFINDEX: r->ifr_ifindex = e->index; break;
+    case SIOCGIFNAME: strncpy(r->ifr_name, e->name, IFNAMSIZ); break;
+    case SIOCGIFMTU: r->ifr_mtu = e->index == 1 ? 65536 : 1500; break;
+    case SIOCGIFHWADDR:
+      memset(&r->ifr_hwaddr, 0, sizeof(r->ifr_hwaddr));
+      r->ifr_hwaddr.sa_family = e->index == 1 ? ARPHRD_LOOPBACK : ARPHRD_ETHER;
+      if_hwaddr(e, (unsigned char *)r->ifr_hwaddr.sa_data);
+      break;
+  }
+  *ret = 0;
+  return 1;
+}
+
+/* NETLINK_ROUTE requests: link and IPv4 address dumps/gets of the emulated
+ * host; anything that would change the network is refused with EPERM. */
+struct nlbuf {
+  unsigned char *p;
+  size_t len, cap;
+};
+static void *nb_put(struct nlbuf *b, size_t n) {
+  size_t al = NLMSG_ALIGN(n);
+  if (b->len + al > b->cap) {
+    size_t c = (b->cap ? b->cap * 2 : 4096) + al;
+    unsigned char *q = realloc(b->p, c);
+    if (!q) return NULL;
+    b->p = q;
+    b->cap = c;
+  }
+  void *at = b->p + b->len;
+  memset(at, 0, al);
+  b->len += al;
+  return at;
+}
+static void nb_attr(struct nlbuf *b, size_t msg_off, unsigned short type, const void *data, size_t n) {
+  struct rtattr *a = nb_put(b, RTA_LENGTH(n));
+  if (!a) return;
+  a->rta_type = type;
+  a->rta_len = (unsigned short)RTA_LENGTH(n);
+  memcpy(RTA_DATA(a), data, n);
+  ((struct nlmsghdr *)(b->p + msg_off))->nlmsg_len = (uint32_t)(b->len - msg_off);
+}
+static size_t nb_msg(struct nlbuf *b, uint16_t type, uint16_t flags, uint32_t seq, uint32_t pid, const void *body, size_t n) {
+  size_t off = b->len;
+  struct nlmsghdr *h = nb_put(b, NLMSG_HDRLEN + n);
+  if (!h) return off;
+  h->nlmsg_type = type;
+  h->nlmsg_flags = flags;
+  h->nlmsg_seq = seq;
+  h->nlmsg_pid = pid;
+  memcpy((unsigned char *)h + NLMSG_HDRLEN, body, n);
+  h->nlmsg_len = (uint32_t)(NLMSG_HDRLEN + n);
+  return off;
+}
+static void nb_error(struct nlbuf *b, const struct nlmsghdr *req, uint32_t pid, int err) {
+  struct nlmsgerr e;
+  memset(&e, 0, sizeof(e));
+  e.error = err;
+  e.msg = *req;
+  nb_msg(b, NLMSG_ERROR, err ? 0 : NLM_F_CAPPED, req->nlmsg_seq, pid, &e, sizeof(e));
+}
+static void rtnl_link(struct nlbuf *b, const struct iface *e, uint16_t flags, uint32_t seq, uint32_t pid) {
+  struct ifinfomsg im;
+  memset(&im, 0, sizeof(im));
+  im.ifi_family = AF_UNSPEC;
+  im.ifi_type = e->index == 1 ? ARPHRD_LOOPBACK : ARPHRD_ETHER;
+  im.ifi_index = e->index;
+  im.ifi_flags = if_flags(e) | IFF_LOWER_UP;
+  size_t off = nb_msg(b, RTM_NEWLINK, flags, seq, pid, &im, sizeof(im));
+  nb_attr(b, off, IFLA_IFNAME, e->name, strlen(e->name) + 1);
+  uint32_t mtu = e->index == 1 ? 65536 : 1500;
+  nb_attr(b, off, IFLA_MTU, &mtu, 4);
+  unsigned char oper = e->index == 1 ? 0 /* IF_OPER_UNKNOWN */ : 6 /* IF_OPER_UP */;
+  nb_attr(b, off, IFLA_OPERSTATE, &oper, 1);
+  unsigned char mac[6], bc[6];
+  if_hwaddr(e, mac);
+  memset(bc, e->index == 1 ? 0 : 0xff, 6);
+  nb_attr(b, off, IFLA_ADDRESS, mac, 6);
+  nb_attr(b, off, IFLA_BROADCAST, bc, 6);
+}
+static void rtnl_addr(struct nlbuf *b, const struct iface *e, uint16_t flags, uint32_t seq, uint32_t pid) {
+  struct ifaddrmsg am;
+  memset(&am, 0, sizeof(am));
+  am.ifa_family = AF_INET;
+  am.ifa_prefixlen = (unsigned char)e->prefix;
+  am.ifa_flags = IFA_F_PERMANENT;
+  am.ifa_scope = e->index == 1 ? RT_SCOPE_HOST : RT_SCOPE_UNIVERSE;
+  am.ifa_index = (uint32_t)e->index;
+  size_t off = nb_msg(b, RTM_NEWADDR, flags, seq, pid, &am, sizeof(am));
+  nb_attr(b, off, IFA_ADDRESS, &e->ip, 4);
+  nb_attr(b, off, IFA_LOCAL, &e->ip, 4);
+  if (e->index != 1) {
+    uint32_t m = if_mask(e), bc = (e->ip.s_addr & m) | ~m;
+    nb_attr(b, off, IFA_BROADCAST, &bc, 4);
+  }
+  nb_attr(b, off, IFA_LABEL, e->name, strlen(e->name) + 1);
+}
+static void rtnl_answer(struct fdinfo *f, const unsigned char *data, size_t len) {
+  struct iface ents[IFACE_MAX];
+  int cnt = load_ifaces(ents);
+  if (cnt < 0) cnt = 0;
+  size_t off = 0;
+  while (off + NLMSG_HDRLEN <= len) {
+    struct nlmsghdr req;
+    memcpy(&req, data + off, sizeof(req));
+    if (req.nlmsg_len < NLMSG_HDRLEN || off + req.nlmsg_len > len) break;
+    const unsigned char *body = data + off + NLMSG_HDRLEN;
+    size_t blen = req.nlmsg_len - NLMSG_HDRLEN;
+    struct nlbuf b = {0};
+    int dump = (req.nlmsg_flags & NLM_F_DUMP) == NLM_F_DUMP;
+    int err = 0;
+    if (req.nlmsg_type == RTM_GETLINK || req.nlmsg_type == RTM_GETADDR) {
+      int want_family = AF_UNSPEC;
+      if (blen >= 1) want_family = body[0];
+      if (dump) {
+        for (int i = 0; i < cnt; i++) {
+          if (req.nlmsg_type == RTM_GETLINK) rtnl_link(&b, &ents[i], NLM_F_MULTI, req.nlmsg_seq, f->portid);
+          else if (want_family == AF_UNSPEC || want_family == AF_INET) rtnl_addr(&b, &ents[i], NLM_F_MULTI, req.nlmsg_seq, f->portid);
+        }
+        int zero = 0;
+        nb_msg(&b, NLMSG_DONE, NLM_F_MULTI, req.nlmsg_seq, f->portid, &zero, sizeof(zero));
+      } else if (req.nlmsg_type == RTM_GETLINK) {
+        const struct iface *e = NULL;
+        if (blen >= sizeof(struct ifinfomsg)) {
+          struct ifinfomsg im;
+          memcpy(&im, body, sizeof(im));
+          if (im.ifi_index) e = if_find(ents, cnt, NULL, im.ifi_index);
+          size_t ao = NLMSG_ALIGN(sizeof(im));
+          while (!e && ao + RTA_LENGTH(0) <= blen) {
+            struct rtattr a;
+            memcpy(&a, body + ao, sizeof(a));
+            if (a.rta_len < RTA_LENGTH(0) || ao + a.rta_len > blen) break;
+            if (a.rta_type == IFLA_IFNAME) {
+              char nm[IFNAMSIZ] = {0};
+              size_t n = a.rta_len - RTA_LENGTH(0);
+              memcpy(nm, body + ao + RTA_LENGTH(0), n < IFNAMSIZ - 1 ? n : IFNAMSIZ - 1);
+              e = if_find(ents, cnt, nm, 0);
+            }
+            ao += RTA_ALIGN(a.rta_len);
+          }
+        }
+        if (e) rtnl_link(&b, e, 0, req.nlmsg_seq, f->portid);
+        else err = -ENODEV;
+      } else err = -EOPNOTSUPP;
+    } else if (dump && (req.nlmsg_type & 3) == 2) {
+      /* other dumps (routes, neighbours, rules): nothing on the emulated host */
+      int zero = 0;
+      nb_msg(&b, NLMSG_DONE, NLM_F_MULTI, req.nlmsg_seq, f->portid, &zero, sizeof(zero));
+    } else {
+      err = -EPERM;
+    }
+    if (err || (req.nlmsg_flags & NLM_F_ACK)) nb_error(&b, &req, f->portid, err);
+    if (b.len) {
+      /* one datagram per reply batch, as the kernel sends a dump in skbs */
+      nl_enqueue(f, b.p, b.len);
+    }
+    free(b.p);
+    off += NLMSG_ALIGN(req.nlmsg_len);
+  }
+}
+
+/* statfs(/sys/kernel/debug): debugfs is "mounted" on the emulated host, so
+ * Lustre's cfs_get_param_paths() never tries to mount it on the real machine. */
+#define DEBUGFS_MAGIC_NR 0x64626720
+static int debugfs_path(const char *path) {
+  return active() == 1 && path && strncmp(path, "/sys/kernel/debug", 17) == 0 && (path[17] == 0 || path[17] == '/');
+}
+EXPORT int statfs(const char *path, struct statfs *buf) {
+  if (debugfs_path(path)) {
+    memset(buf, 0, sizeof(*buf));
+    buf->f_type = DEBUGFS_MAGIC_NR;
+    buf->f_bsize = 4096;
+    buf->f_namelen = 255;
+    return 0;
+  }
+  return R(statfs)(rw(path, 0), buf);
+}
+_Static_assert(sizeof(struct statfs64) == sizeof(struct statfs), "LP64: statfs64 is statfs");
+EXPORT int statfs64(const char *path, struct statfs64 *buf) {
+  if (debugfs_path(path)) return statfs(path, (struct statfs *)buf);
+  resolve_statfs64();
+  if (!real_statfs64) return statfs(path, (struct statfs *)buf);
+  return real_statfs64(rw(path, 0), buf);
+}
+EXPORT int mount(const char *src, const char *target, const char *type, unsigned long flags, const void *data) {
+  if (active() == 1 && target && (debugfs_path(target) || emulated_path(target))) {
+    errno = EBUSY; /* already mounted on the emulated host */
+    return -1;
+  }
+  return R(mount)(src, target, type, flags, data);
 }

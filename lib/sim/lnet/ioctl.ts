@@ -5,6 +5,8 @@
  */
 import { CAP } from './protocol.js';
 import { CPT_NUMBER, E, Host, KErr, LND_DEFAULTS, NI_STATUS_UP, kerr, type Ni, type PingResult } from './kernel.js';
+import { faultIoctl, pingWithFaults } from './fault.js';
+import { peerNiHealth, recoveryQueueIoctl, setHealthIoctl } from './health.js';
 import { LND, NID_ANY, PID_ANY, PID_LUSTRE, netType, nidNet } from './nid.js';
 
 export const IOC_VERSION1 = 0x0001000a;
@@ -349,7 +351,7 @@ async function dispatch(h: Host, cmd: number, d: Buffer, writes: IoctlReply['wri
         bulk.writeInt32LE(credits, o + 8 + 140);
         bulk.writeUInt32LE(CPT_NUMBER, o + 8 + 156);
         // element_stats @168, msg_stats @180 (unused hdr/idx), hstats @252
-        bulk.writeInt32LE(1000, o + 252 + 16);
+        bulk.writeInt32LE(peerNiHealth(peer!, nid), o + 252 + 16);
       });
       writes.push({ ptrOffset: 40, bytes: bulk });
       return 0;
@@ -374,17 +376,21 @@ async function dispatch(h: Host, cmd: number, d: Buffer, writes: IoctlReply['wri
       return 0;
     }
     case IOC.GET_RECOVERY_QUEUE:
-      need(d, 16);
-      d.writeUInt32LE(0, 12);
+      recoveryQueueIoctl(h, d);
       return 0;
     case IOC.SET_HEALHV:
+      setHealthIoctl(h, d);
+      return 0;
     case IOC.SET_CONNS_PER_PEER:
     case IOC.NOTIFY_ROUTER:
     case IOC.FAIL_NID:
     case IOC.TESTPROTOCOMPAT:
     case IOC.CLEAR_DEBUG:
     case IOC.MARK_DEBUG:
+      return 0;
     case IOC.LNET_FAULT:
+      faultIoctl(h, d);
+      return 0;
     case IOC.GET_CONST_UDSP_INFO:
     case IOC.ADD_UDSP:
     case IOC.DEL_UDSP:
@@ -539,11 +545,16 @@ function getLegacyNet(h: Host, d: Buffer): void {
 async function pingIds(h: Host, nid: bigint, timeoutMs: number, cap: number, discover: boolean): Promise<{ ok: PingResult; ids: Buffer; count: number }> {
   h.world.fault(h, 'ping');
   if (cap <= 0 || nid === NID_ANY) kerr(E.EINVAL);
-  const res = h.world.ping(h, nid, discover);
+  const res = pingWithFaults(h, nid, discover);
+  if (res.delayMs >= timeoutMs && !('errno' in res && res.errno !== E.ETIMEDOUT)) {
+    await new Promise((r) => setTimeout(r, timeoutMs));
+    kerr(E.ETIMEDOUT);
+  }
   if ('errno' in res) {
     if (res.errno === E.ETIMEDOUT) await new Promise((r) => setTimeout(r, timeoutMs));
     kerr(res.errno);
   }
+  if (res.delayMs) await new Promise((r) => setTimeout(r, res.delayMs));
   const ok = res as PingResult;
   const ids = ok.nids.slice(0, cap);
   const buf = Buffer.alloc(ids.length * 16);

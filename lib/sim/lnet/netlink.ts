@@ -6,6 +6,9 @@
  * netlink_dump() does (values and NLMSG_DONE in one skb).
  */
 import { CAP, NLFLAG } from './protocol.js';
+import { pingWithFaults } from './fault.js';
+import { faultDoit, faultList } from './fault-netlink.js';
+import { HEALTH_TYPE, peerNiHealth, recoveryQueue, setHealth } from './health.js';
 import { CPT_NUMBER, E, Host, KErr, LND_DEFAULTS, type Ni, kerr } from './kernel.js';
 import { LND, NID_ANY, NID_LO_0, NET_ANY, lndModule, net2str, netType, nid2str, nidNet, str2net, str2nid } from './nid.js';
 
@@ -221,6 +224,12 @@ export const KEYS = {
   pingNi: [K('nid', NLA.STRING)],
   cptOfNid: [K('cpt-of-nid', NLA.NUL_STRING, SM), K('nid', NLA.STRING), K('cpt', NLA.U32)],
   peerDist: [K('peer', NLA.NUL_STRING, SM), K('nid', NLA.STRING), K('distance', NLA.U32), K('order', NLA.U32)],
+  /** enum lnet_fault_rule_attr (lib-types.h), HDR = 1 */
+  fault: [
+    K('fault', NLA.NUL_STRING, SM), K('rule_type', NLA.STRING), K('fa_src', NLA.STRING), K('fa_dst', NLA.STRING), K('fa_ptl_mask', NLA.U64), K('fa_msg_mask', NLA.U32),
+    K('da_rate', NLA.U32), K('da_interval', NLA.U32), K('ds_dropped', NLA.U64), K('la_rate', NLA.U32), K('la_interval', NLA.U32), K('la_latency', NLA.U32), K('ls_delayed', NLA.U64),
+    K('fs_count', NLA.U64), K('fs_put', NLA.U64), K('fs_ack', NLA.U64), K('fs_get', NLA.U64), K('fs_reply', NLA.U64),
+  ],
 } satisfies Record<string, KeyList>;
 
 /**
@@ -542,25 +551,33 @@ async function lnetDump(ctx: NlContext, req: Req): Promise<Buffer[]> {
       return [...msgs, doneMsg(ctx, req, 0)];
     }
     case LNET_CMD.DBG_RECOV: {
-      // lnetctl debug recovery: "queue_type" INT; the emulated recovery queues are always empty
+      // lnetctl debug recovery --local|--peer: "queue_type" INT 0 (local NIs) or 1 (peer NIs)
       if (!req.attrs.length) kerr(E.ENOMSG, 'No configuration');
       if (top[0]!.type !== LN_SCALAR.LIST && top[0]!.type !== LN_SCALAR.VALUE) kerr(E.EINVAL, 'invalid configuration');
-      return kerr(E.ENOENT);
+      if (!h.running()) kerr(E.ENETDOWN, 'Network is down');
+      const qt = findKey(yPairs(yTree(top)), 'queue_type');
+      if (typeof qt !== 'bigint') kerr(E.EINVAL, 'invalid queue type');
+      const type = Number(qt);
+      if (type !== HEALTH_TYPE.LOCAL_NI && type !== HEALTH_TYPE.PEER_NI) kerr(E.EINVAL, 'invalid queue type');
+      const nids = recoveryQueue(h, type);
+      if (!nids.length) kerr(E.ENOENT);
+      const hdr = type === HEALTH_TYPE.LOCAL_NI ? 'Local NI recovery' : 'Peer NI recovery';
+      const msgs = [lmsg(ctx, req, NLM_F.CREATE | NLM_F.MULTI, LNET_CMD.DBG_RECOV, keyTableAttrs([[{ value: hdr, type: NLA.NUL_STRING, format: SM }, { value: 'nid', type: NLA.STRING }]]))];
+      nids.forEach((nid, i) => msgs.push(lmsg(ctx, req, NLM_F.MULTI, LNET_CMD.DBG_RECOV, [...(i === 0 ? [nlaStr(1, '')] : []), nlaStr(2, nid2str(nid))])));
+      return [...msgs, doneMsg(ctx, req, 0)];
     }
     case LNET_CMD.FAULT: {
       if (!req.attrs.length) kerr(E.ENOMSG, 'no configuration');
-      let opc = -1n;
-      for (let i = 0; i < top.length; i++) {
-        const a = top[i]!;
-        if (a.type === LN_SCALAR.VALUE && attrStr(a) === 'rule_type') {
-          const v = top[++i];
-          if (v?.type !== LN_SCALAR.INT_VALUE) kerr(E.EINVAL, 'Invalid type for attribute');
-          opc = attrInt(v!);
-        }
+      const { kind, rules } = faultList(h, yTree(top));
+      const msgs = [lmsg(ctx, req, NLM_F.CREATE | NLM_F.MULTI, LNET_CMD.FAULT, keyTableAttrs([KEYS.fault]))];
+      for (const { attr: a, stat: s } of rules) {
+        const v: Attr[] = [nlaStr(1, ''), nlaStr(2, kind), nlaStr(3, nid2str(a.src)), nlaStr(4, nid2str(a.dst)), nlaU64(5, a.ptlMask), nlaU32(6, a.msgMask)];
+        if (kind === 'drop') v.push(nlaU32(7, a.rate), nlaU32(8, a.interval), nlaU64(9, s.hits));
+        else v.push(nlaU32(10, a.rate), nlaU32(11, a.interval), nlaU32(12, a.latency), nlaU64(13, s.hits));
+        v.push(nlaU64(14, s.count), nlaU64(15, s.put), nlaU64(16, s.ack), nlaU64(17, s.get), nlaU64(18, s.reply));
+        msgs.push(lmsg(ctx, req, NLM_F.MULTI, LNET_CMD.FAULT, v));
       }
-      if (opc < 0n) kerr(E.EINVAL, 'invalid operation');
-      // no emulated drop/delay rules: an empty dump
-      return [doneMsg(ctx, req, 0)];
+      return [...msgs, doneMsg(ctx, req, 0)];
     }
   }
   return kerr(E.EOPNOTSUPP);
@@ -725,7 +742,7 @@ function peersDump(ctx: NlContext, req: Req, ver: number, top: ReturnType<typeof
         n.push(nest(11, [nest(0, [nlaU32(1, 0), nlaU32(2, 0), nlaU32(3, 0)])]));
         if (ver >= 2) {
           for (const attr of [12, 13, 14]) n.push(nest(attr, [nest(0, [nlaU32(1, 0), nlaU32(2, 0), nlaU32(3, 0), nlaU32(4, 0), nlaU32(5, 0)])]));
-          n.push(nest(15, [nest(0, [nlaS32(1, 1000), nlaU32(2, 0), nlaU32(3, 0), nlaU32(4, 0), nlaU32(5, 0), nlaU32(6, 0), nlaS64(7, 0n)])]));
+          n.push(nest(15, [nest(0, [nlaS32(1, peerNiHealth(p, nid)), nlaU32(2, 0), nlaU32(3, 0), nlaU32(4, 0), nlaU32(5, 0), nlaU32(6, 0), nlaS64(7, 0n)])]));
         }
       }
       return nest(count + 1, n); // peer NI nests are numbered from 1
@@ -774,13 +791,16 @@ async function pingAll(h: Host, targets: string[], timeoutMs: number, discover: 
       out.push({ s, errno: E.EINVAL });
       continue;
     }
-    const r = h.world.ping(h, nid, discover);
-    if ('errno' in r) {
-      if (r.errno === E.ETIMEDOUT && !waited) {
+    const r = pingWithFaults(h, nid, discover);
+    const wait = discover ? Math.min(timeoutMs, 3000) : timeoutMs;
+    if (r.delayMs && r.delayMs < wait && !('errno' in r)) await new Promise((res) => setTimeout(res, r.delayMs));
+    if ('errno' in r || r.delayMs >= wait) {
+      const errno = 'errno' in r ? r.errno : E.ETIMEDOUT;
+      if (errno === E.ETIMEDOUT && !waited) {
         await new Promise((res) => setTimeout(res, discover ? Math.min(timeoutMs, 3000) : timeoutMs));
         waited = true;
       }
-      out.push({ s, nid, errno: r.errno });
+      out.push({ s, nid, errno });
       continue;
     }
     // primary NID and Multi-Rail as the local peer table sees the target after the ping
@@ -904,6 +924,7 @@ async function lnetDoit(ctx: NlContext, req: Req): Promise<Buffer[]> {
     }
     case LNET_CMD.FAULT:
       if (!req.attrs.length) kerr(E.ENOMSG, 'no configuration');
+      faultDoit(h, yTree(top));
       return [];
   }
   return kerr(E.EOPNOTSUPP);
@@ -952,8 +973,13 @@ function netCmd(h: Host, req: Req, top: PAttr[]): void {
       let cpts: number[] | undefined;
       const tun: Record<string, number> = {};
       const lnd: Record<string, number> = {};
+      let health: number | undefined;
       for (const [k, v] of spec) {
-        if (k === 'interfaces') {
+        if (k === 'health stats' && Array.isArray(v)) {
+          const hv = yPairs(v as YNode[]).find(([x]) => x === 'health value')?.[1];
+          if (typeof hv !== 'bigint') kerr(E.EINVAL, 'invalid health value');
+          health = Number(hv);
+        } else if (k === 'interfaces') {
           if (!Array.isArray(v)) kerr(E.EINVAL, 'invalid interfaces');
           const vals = (v as YNode[]).filter((x) => typeof x === 'string') as string[];
           intf = vals[vals.length - 1] ?? '';
@@ -1002,7 +1028,13 @@ function netCmd(h: Host, req: Req, top: PAttr[]): void {
           if (!(err instanceof KErr)) throw err;
           throw new KErr(err.errno, err.errno === E.ENOENT ? 'cannot parse net' : err.errno === E.ERANGE ? 'invalid CPT set' : 'cannot add LNet NI');
         }
-      } else if (!replace) {
+      } else if (replace) {
+        // lnetctl net set --health: one NI by NID, or every NI (NID_ANY / no NID)
+        if (health !== undefined) {
+          const one = nid !== undefined && nid !== NID_ANY ? nid : intf ? h.localNet(net)?.nis.find((n) => n.iface === intf)?.nid : undefined;
+          setHealth(h, HEALTH_TYPE.LOCAL_NI, one === undefined, one ?? NID_ANY, health);
+        }
+      } else {
         // delete one NI, by NID or by interface
         if (!intf && nid === undefined) kerr(E.ENODEV, 'interface / NID is missing');
         try {
@@ -1089,6 +1121,17 @@ function routeCmd(h: Host, req: Req, top: PAttr[]): void {
   }
 }
 
+function findKey(pairs: Array<[string, YNode]>, key: string): YNode | undefined {
+  for (const [k, v] of pairs) {
+    if (k === key) return v;
+    if (Array.isArray(v)) {
+      const inner = findKey(yPairs(v), key) ?? v.map((x) => (Array.isArray(x) ? findKey(yPairs(x), key) : undefined)).find((x) => x !== undefined);
+      if (inner !== undefined) return inner;
+    }
+  }
+  return undefined;
+}
+
 function peerCmd(h: Host, req: Req, top: PAttr[]): void {
   needConfig(h, top);
   for (const e of entries(top)) {
@@ -1111,7 +1154,15 @@ function peerCmd(h: Host, req: Req, top: PAttr[]): void {
       }
     }
     if (req.flags & NLM_F.REPLACE) {
-      if (!h.findPeer(prim!)) kerr(E.ENOENT, 'peer not found');
+      // lnetctl peer set --health: the listed peer NIs (or all with the ANY primary)
+      const hv = findKey(e, 'health value');
+      if (hv === undefined) {
+        if (!h.findPeer(prim!)) kerr(E.ENOENT, 'peer not found');
+        continue;
+      }
+      if (typeof hv !== 'bigint') kerr(E.EINVAL, 'invalid health value');
+      if (prim === NID_ANY) setHealth(h, HEALTH_TYPE.PEER_NI, true, NID_ANY, Number(hv));
+      else for (const n of nids.length ? nids : [prim!]) setHealth(h, HEALTH_TYPE.PEER_NI, false, n, Number(hv));
       continue;
     }
     if (req.flags & NLM_F.CREATE) {

@@ -108,8 +108,13 @@ const MOD_DESCR: Record<string, string> = {
  * section (what modinfo and libkmod read) and `.hpcnet_lnetemu` with the line
  * the preload library uses to recognise the module in init_module/finit_module.
  */
+/** The Lustre version the emulated modules report (modinfo, /sys/fs/lustre/version). */
+export function lustreVersion(host: Host): string {
+  return host.release === '2.15' ? '2.15.6' : '2.16.1';
+}
+
 export function moduleElf(host: Host, def: Host['defs'][number]): Buffer {
-  const version = host.release === '2.15' ? '2.15.6' : '2.16.1';
+  const version = lustreVersion(host);
   const info = [
     'license=GPL',
     `version=${version}`,
@@ -193,12 +198,31 @@ export function initHostTree(host: Host, hostDir: string): void {
   }
   atomicWrite(join(kdir, 'modules.order'), host.defs.map((d) => d.path).join('\n') + '\n');
   atomicWrite(join(hostDir, 'ifaddrs'), host.ifaces.map((i) => `${i.name} ${i.ip} ${i.prefix ?? 24}\n`).join(''));
+  // /sys/class/net: the same interfaces and indexes the preload library reports (lo 1, then in order)
+  ['lo', ...host.ifaces.map((i) => i.name)].forEach((name, i) => {
+    const d = join(root, 'sys', 'class', 'net', name);
+    const lo = i === 0;
+    const mac = lo ? '00:00:00:00:00:00' : `02:00:00:00:00:${(i + 1).toString(16).padStart(2, '0')}`;
+    const files: Record<string, string> = {
+      ifindex: `${i + 1}`,
+      flags: lo ? '0x9' : '0x1003',
+      operstate: lo ? 'unknown' : 'up',
+      carrier: '1',
+      mtu: lo ? '65536' : '1500',
+      address: mac,
+      broadcast: lo ? '00:00:00:00:00:00' : 'ff:ff:ff:ff:ff:ff',
+      type: lo ? '772' : '1',
+      addr_len: '6',
+    };
+    for (const [f, v] of Object.entries(files)) atomicWrite(join(d, f), v + '\n');
+  });
 }
 
 /** Renders the dynamic files; `cache` remembers what is on disk (path -> content). */
 export class HostTree {
   private readonly cache = new Map<string, string>();
   private readonly root: string;
+  private devDirs = new Set<string>();
   constructor(
     private readonly host: Host,
     hostDir: string,
@@ -260,15 +284,28 @@ export class HostTree {
     }
     if (h.devExists()) this.put('dev/lnet', '', 0o600);
     else this.drop('dev/lnet');
+    const devDirs = new Set<string>();
     if (h.loaded('obdclass')) {
       const dev = h.devicesText();
       this.put('sys/fs/lustre/devices', dev);
       this.put('proc/fs/lustre/devices', dev);
-      this.put('sys/fs/lustre/version', 'lustre: 2.16.0\n');
+      this.put('sys/fs/lustre/version', `lustre: ${lustreVersion(h)}\n`);
+      // per-device parameters (lctl get_param <type>.<name>.uuid), present while the device is
+      for (const line of dev.split('\n')) {
+        const m = /^\s*\d+\s+\S+\s+(\S+)\s+(\S+)\s+(\S+)\s+\d+$/.exec(line);
+        if (!m) continue;
+        for (const top of ['sys/fs/lustre', 'proc/fs/lustre']) {
+          const dir = `${top}/${m[1]}/${m[2]}`;
+          devDirs.add(dir);
+          this.put(`${dir}/uuid`, `${m[3]}\n`);
+        }
+      }
     } else {
       this.drop('sys/fs/lustre');
       this.drop('proc/fs/lustre');
     }
+    for (const d of this.devDirs) if (!devDirs.has(d)) this.drop(d);
+    this.devDirs = devDirs;
     if (h.loaded('lnet')) {
       const to = h.loaded('ksocklnd') ? h.paramNum('ksocklnd', 'sock_timeout') : 50;
       this.put('sys/kernel/debug/lnet/lnet_lnd_timeout', `${to}\n`);

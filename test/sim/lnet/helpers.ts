@@ -17,19 +17,31 @@ export const V2 = 0x0001000b;
 
 /** Path of the compiled test client (test/sim/lnet/client.c). */
 export function clientPath(): string {
-  const src = join(packageRoot(), 'test', 'sim', 'lnet', 'client.c');
+  return compiled('client.c', ['libnl-genl-3.0', 'libkmod']);
+}
+/** Path of the compiled tool-call client (test/sim/lnet/tools-client.c: the calls lctl/lnetctl make). */
+export function toolsClientPath(): string {
+  return compiled('tools-client.c', []);
+}
+
+function compiled(file: string, pkgs: string[]): string {
+  const src = join(packageRoot(), 'test', 'sim', 'lnet', file);
   const text = readFileSync(src);
   const hash = createHash('sha256').update(text).digest('hex').slice(0, 12);
   // under the test run's state folder when there is one (scripts/test removes it)
   const dir = join(process.env['HPCNET_STATE_DIR'] ?? tmpdir(), `hpcnet-lnetemu-client-${process.getuid?.() ?? 0}`);
-  const out = join(dir, `client-${hash}`);
+  const out = join(dir, `${file.replace(/\.c$/, '')}-${hash}`);
   if (existsSync(out)) return out;
   mkdirSync(dir, { recursive: true });
-  const flags = spawnSync('pkg-config', ['--cflags', '--libs', 'libnl-genl-3.0', 'libkmod'], { encoding: 'utf8' });
-  if (flags.status !== 0) throw new Error(`pkg-config libnl-genl-3.0 libkmod failed: ${flags.stderr}`);
+  let libs: string[] = [];
+  if (pkgs.length) {
+    const flags = spawnSync('pkg-config', ['--cflags', '--libs', ...pkgs], { encoding: 'utf8' });
+    if (flags.status !== 0) throw new Error(`pkg-config ${pkgs.join(' ')} failed: ${flags.stderr}`);
+    libs = flags.stdout.trim().split(/\s+/);
+  }
   const tmp = `${out}.${process.pid}`;
-  const cc = spawnSync('cc', ['-O1', '-Wall', '-o', tmp, src, ...flags.stdout.trim().split(/\s+/)], { encoding: 'utf8' });
-  if (cc.status !== 0) throw new Error(`cannot build the test client: ${cc.stderr}`);
+  const cc = spawnSync('cc', ['-O1', '-Wall', '-o', tmp, src, ...libs], { encoding: 'utf8' });
+  if (cc.status !== 0) throw new Error(`cannot build ${file}: ${cc.stderr}`);
   renameSync(tmp, out);
   return out;
 }
