@@ -98,6 +98,39 @@ function attrName(mgmtClass: number, attrId: number): string {
   return ATTR_NAMES[`${attrId}`] ?? `attribute`;
 }
 
+/**
+ * Cancellation for many requests on one AbortSignal. Each signal gets a
+ * single 'abort' listener (added when its first request waits, removed when
+ * its last one settles); a request joins or leaves the signal's set in O(1),
+ * so the cost is the same whatever the number of MADs in flight or queued,
+ * and no MaxListenersExceededWarning is ever printed for a busy signal.
+ */
+class AbortFanOut {
+  private readonly waiting = new Map<AbortSignal, { listener: () => void; handlers: Set<() => void> }>();
+
+  add(signal: AbortSignal, onAbort: () => void): void {
+    let entry = this.waiting.get(signal);
+    if (!entry) {
+      const handlers = new Set<() => void>();
+      const listener = () => {
+        this.waiting.delete(signal);
+        for (const h of handlers) h();
+      };
+      entry = { listener, handlers };
+      this.waiting.set(signal, entry);
+      signal.addEventListener('abort', listener, { once: true });
+    }
+    entry.handlers.add(onAbort);
+  }
+
+  delete(signal: AbortSignal, onAbort: () => void): void {
+    const entry = this.waiting.get(signal);
+    if (!entry || !entry.handlers.delete(onAbort) || entry.handlers.size > 0) return;
+    this.waiting.delete(signal);
+    signal.removeEventListener('abort', entry.listener);
+  }
+}
+
 export interface PortStats {
   sent: number;
   received: number;
@@ -118,6 +151,8 @@ export class Port {
   private readonly timeoutMs: number;
   private readonly retries: number;
   private transport: MadTransport | undefined;
+  /** Requests waiting on each AbortSignal: one 'abort' listener per signal, not one per MAD. */
+  private readonly aborts = new AbortFanOut();
 
   /** @internal use openPort() */
   constructor(transport: MadTransport, opts: OpenPortOptions) {
@@ -172,50 +207,50 @@ export class Port {
     const signal = req.signal;
     if (signal?.aborted) return done(new MadAbortError(ctx(), signal.reason));
 
-    {
-      let id = 0;
-      let settled = false;
-      const onAbort = () => {
-        if (settled) return;
-        settled = true;
-        transport.cancel(id);
-        done(new MadAbortError(ctx(), signal!.reason));
-      };
-      const onReply = (r: MadRawReply) => {
-        if (settled) return;
-        settled = true;
-        signal?.removeEventListener('abort', onAbort);
-        let res: MadResponse;
-        try {
-          res = this.finish(r, ctx, mgmtClass, req, timeoutMs);
-        } catch (e) {
-          return done(e as Error);
+    let id = 0;
+    let settled = false;
+    const onAbort = signal
+      ? () => {
+          if (settled) return;
+          settled = true;
+          transport.cancel(id);
+          done(new MadAbortError(ctx(), signal.reason));
         }
-        done(undefined, res);
-      };
+      : undefined;
+    const onReply = (r: MadRawReply) => {
+      if (settled) return;
+      settled = true;
+      if (onAbort) this.aborts.delete(signal!, onAbort);
+      let res: MadResponse;
       try {
-        id = transport.send(
-          {
-            mgmtClass,
-            method: req.method,
-            attrId: req.attrId,
-            attrMod: req.attrMod ?? 0,
-            lid: addr.lid ?? 0,
-            ...(addr.path ? { path: addr.path, drSlid: addr.lid !== undefined ? this.lid : 0xffff } : {}),
-            ...(req.data ? { data: req.data } : {}),
-            ...(req.componentMask !== undefined ? { componentMask: req.componentMask } : {}),
-            timeoutMs,
-            retries,
-            dest: destinationKey(addr),
-          },
-          onReply,
-        );
+        res = this.finish(r, ctx, mgmtClass, req, timeoutMs);
       } catch (e) {
-        settled = true;
-        return done(fromNative(e, `${ctx().attribute} to ${ctx().address}`));
+        return done(e as Error);
       }
-      signal?.addEventListener('abort', onAbort, { once: true });
+      done(undefined, res);
+    };
+    try {
+      id = transport.send(
+        {
+          mgmtClass,
+          method: req.method,
+          attrId: req.attrId,
+          attrMod: req.attrMod ?? 0,
+          lid: addr.lid ?? 0,
+          ...(addr.path ? { path: addr.path, drSlid: addr.lid !== undefined ? this.lid : 0xffff } : {}),
+          ...(req.data ? { data: req.data } : {}),
+          ...(req.componentMask !== undefined ? { componentMask: req.componentMask } : {}),
+          timeoutMs,
+          retries,
+          dest: destinationKey(addr),
+        },
+        onReply,
+      );
+    } catch (e) {
+      settled = true;
+      return done(fromNative(e, `${ctx().attribute} to ${ctx().address}`));
     }
+    if (onAbort) this.aborts.add(signal!, onAbort);
   }
 
   private finish(r: MadRawReply, ctxOf: () => MadContext, mgmtClass: number, req: MadRequest, timeoutMs: number): MadResponse {

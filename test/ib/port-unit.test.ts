@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { getEventListeners } from 'node:events';
 import { describe, it } from 'node:test';
 import { checkAddress, parseAddress } from '../../lib/ib/address.js';
 import { HpcnetError } from '../../lib/errors.js';
@@ -66,6 +67,41 @@ describe('Port on the mock backend', () => {
     await assert.rejects(p, { code: 'ABORT_ERR' });
     assert.equal(transport.stats().outstanding, 0);
     await assert.rejects(port.nodeInfo({ lid: 2 }, { signal: AbortSignal.abort() }), { code: 'ABORT_ERR' });
+  });
+
+  it('thousands of MADs on one signal share one abort listener; aborting cancels every one, queued or in flight', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    const { port, transport } = await mockPort(() => 'drop', { window: 4 });
+    try {
+      const ac = new AbortController();
+      const all = Array.from({ length: 5000 }, (_, i) =>
+        port.nodeInfo({ lid: 1 + (i % 50) }, { signal: ac.signal, timeoutMs: 60_000, retries: 0 }).then(
+          () => 'replied',
+          (e: HpcnetError) => e.code,
+        ),
+      );
+      await new Promise((r) => setImmediate(r));
+      assert.equal(getEventListeners(ac.signal, 'abort').length, 1);
+      assert.equal(transport.stats().outstanding, 5000);
+      ac.abort();
+      const outcomes = await Promise.all(all);
+      assert.deepEqual(new Set(outcomes), new Set(['ABORT_ERR']));
+      assert.equal(transport.stats().outstanding, 0);
+      assert.equal(getEventListeners(ac.signal, 'abort').length, 0);
+
+      // Requests that settle normally leave no listener behind either.
+      const ok = await mockPort(() => ({ data: Buffer.alloc(64) }), { window: 4 });
+      const ac2 = new AbortController();
+      await Promise.all(Array.from({ length: 500 }, (_, i) => ok.port.nodeInfo({ lid: 1 + (i % 7) }, { signal: ac2.signal })));
+      assert.equal(getEventListeners(ac2.signal, 'abort').length, 0);
+      await new Promise((r) => setImmediate(r));
+      assert.deepEqual(warnings.map((w) => w.name), []);
+    } finally {
+      await port.close();
+      process.off('warning', onWarning);
+    }
   });
 
   it('maps MAD status, malformed replies and bad addresses to their error classes', async () => {
