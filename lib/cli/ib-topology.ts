@@ -5,20 +5,23 @@
  * and `audit` needs --snapshot.
  *
  * Exit status: audit 0 clean, 1 findings (errors, or warnings with
- * --strict), 2 the audit itself failed; diff 0 equal, 1 different, 2 failed.
+ * --strict; with --fail-on new only those new against --baseline), 2 the
+ * audit itself failed; diff 0 equal, 1 different, 2 failed.
  */
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from '../errors.js';
 import {
+  FAIL_ON,
   REPORT_FORMATS,
   RULE_IDS,
   auditExitCode,
   auditOptionsFromText,
+  auditPrepared,
   type AuditOptionsText,
   prepareAudit,
   renderReport,
-  runAudit,
+  type FailOn,
   type LiveAuditSource,
   type ReportFormat,
 } from '../ib/audit/index.js';
@@ -89,20 +92,21 @@ export function registerIbTopology(ib: Command, hooks: IbTopologyHooks = {}): vo
     .option('--expect-width <width>', 'expected width of every link (1X, 2X, 4X, 8X, 12X)')
     .option('--expect-speed <speed>', 'expected speed of every link (SDR ... NDR, XDR)')
     .option('--skip <rules>', `comma-separated rule ids to skip (${RULE_IDS.join(', ')})`)
+    .option('--baseline <report>', 'previous JSON report (--format json): mark findings new, persisting or resolved')
+    .option('--fail-on <which>', `findings that fail the audit (exit 1): ${FAIL_ON.join(' or ')} (new: only those not in the baseline)`, choice('--fail-on', FAIL_ON), 'any' as FailOn)
+    .option('--name <name>', 'name of the fabric in the report (default: subnet prefix and master SM node description)')
     .action(
       action(
-        async (o: AuditOptionsText & { snapshot?: string; format: ReportFormat; json?: boolean; output?: string; strict?: boolean }) => {
-          const prep = prepareAudit(auditOptionsFromText(o));
+        async (o: AuditOptionsText & { snapshot?: string; format: ReportFormat; json?: boolean; output?: string; strict?: boolean; failOn: FailOn }) => {
+          const opts = auditOptionsFromText(o);
+          const prep = prepareAudit(opts);
           const snapshot = o.snapshot
             ? loadFabricFile(o.snapshot, prep.nodeNameMap)
             : await liveSnapshot(hooks, 'ib audit', prep.config.skip.has('counter-rate') ? 1 : 2, prep.config.rate.intervalMs);
-          const report = runAudit(
-            { snapshot, ...(prep.reference ? { reference: prep.reference } : {}), ...(prep.nodeNameMap ? { nodeNameMap: prep.nodeNameMap } : {}) },
-            prep.config,
-          );
+          const report = auditPrepared(snapshot, prep, opts);
           const format: ReportFormat = o.json ? 'json' : o.format;
-          output(renderReport(report, format, snapshot.fabric, o.strict ?? false), o.output);
-          process.exitCode = auditExitCode(report, o.strict ?? false);
+          output(renderReport(report, format, snapshot.fabric, o.strict ?? false, o.failOn), o.output);
+          process.exitCode = auditExitCode(report, o.strict ?? false, o.failOn);
         },
       ),
     );

@@ -4,7 +4,10 @@
  * an optional reference topology, and returns the report.
  */
 import { diffTopology } from '../topology/diff.js';
-import { FabricIndex, type Fabric } from '../topology/model.js';
+import { formatGuid } from '../../util/format.js';
+import { FabricIndex, displayName, type Fabric } from '../topology/model.js';
+import type { FabricSnapshot } from '../topology/snapshot.js';
+import { newFindings } from './baseline.js';
 import { applyNodeNameMap } from '../topology/nodenamemap.js';
 import { defaultAuditConfig } from './config.js';
 import { RULES, type RuleContext } from './rules.js';
@@ -71,8 +74,30 @@ export function runAudit(input: AuditInput, config: AuditConfig = defaultAuditCo
   };
 }
 
+/**
+ * A fabric's name from what it says about itself: the subnet's GID prefix
+ * and the master SM's node description (`subnet 0xfe80000000000000, master
+ * SM "sm01 HCA-1"`); undefined when the snapshot has neither.
+ */
+export function fabricName(snapshot: FabricSnapshot): string | undefined {
+  const f = snapshot.fabric;
+  const parts: string[] = [];
+  if (f.meta.subnetPrefix !== undefined) parts.push(`subnet ${formatGuid(f.meta.subnetPrefix)}`);
+  const master = snapshot.subnetManagers?.find((s) => s.state === 'master');
+  if (master) {
+    // SMInfo's GUID is the SM's port GUID; its LID finds the node too.
+    const node =
+      f.nodes.find((n) => n.ports.some((p) => p.guid === master.guid) || n.portGuid === master.guid) ??
+      (master.lid ? f.nodes.find((n) => n.ports.some((p) => p.lid === master.lid && (n.type !== 'Switch' || p.portNum === 0))) : undefined) ??
+      f.nodes.find((n) => n.guid === master.guid);
+    parts.push(`master SM ${node && displayName(node) ? `"${displayName(node)}"` : formatGuid(master.guid)}`);
+  }
+  return parts.length ? parts.join(', ') : undefined;
+}
+
 function summarize(f: Fabric, input: AuditInput): AuditReport['fabric'] {
   return {
+    name: input.name ?? fabricName(input.snapshot) ?? f.meta.file ?? f.meta.source,
     source: f.meta.file ?? f.meta.source,
     nodes: f.nodes.length,
     switches: f.nodes.filter((n) => n.type === 'Switch').length,
@@ -85,7 +110,12 @@ function summarize(f: Fabric, input: AuditInput): AuditReport['fabric'] {
   };
 }
 
-/** Exit status for a report: 0 clean, 1 errors (or warnings when strict). */
-export function auditExitCode(r: AuditReport, strict = false): 0 | 1 {
-  return r.summary.errors > 0 || (strict && r.summary.warnings > 0) ? 1 : 0;
+/** Which findings fail an audit: any, or only those new against the baseline (all of them without one). */
+export type FailOn = 'any' | 'new';
+export const FAIL_ON: readonly FailOn[] = ['any', 'new'];
+
+/** Exit status for a report: 0 clean, 1 errors (or warnings when strict); with failOn 'new', only new findings count. */
+export function auditExitCode(r: AuditReport, strict = false, failOn: FailOn = 'any'): 0 | 1 {
+  const counted = failOn === 'new' ? newFindings(r) : r.findings;
+  return counted.some((f) => f.severity === 'error' || (strict && f.severity === 'warning')) ? 1 : 0;
 }

@@ -4,6 +4,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { InvalidArgumentError } from '../../errors.js';
 import { loadFabricFile, loadNodeNameMap, parseSpeed, parseWidth, type Fabric, type FabricSnapshot, type LinkSpeed, type LinkWidth, type NodeNameMap } from '../topology/index.js';
 import { defaultAuditConfig, parseAuditConfig } from './config.js';
+import { compareWithBaseline, loadAuditReport } from './baseline.js';
 import { runAudit } from './engine.js';
 import { RULE_IDS, type AuditConfig, type AuditReport, type RuleId } from './types.js';
 
@@ -13,6 +14,7 @@ export * from './engine.js';
 export * from './rules.js';
 export * from './report.js';
 export * from './counters.js';
+export * from './baseline.js';
 
 /** Where an audit gets a live snapshot from (the live discovery + counter sweep + SMInfo plug in here). */
 export interface LiveAuditSource {
@@ -27,6 +29,10 @@ export interface AuditOptions {
   expectWidth?: LinkWidth;
   expectSpeed?: LinkSpeed;
   skip?: RuleId[];
+  /** Name of the fabric in the report (default: subnet prefix and master SM, see fabricName). */
+  name?: string;
+  /** A previous JSON report: findings are marked new / persisting / resolved against it. */
+  baselinePath?: string;
 }
 
 /** The audit options as the CLI flags give them (text); `auditOptionsFromText` checks them. */
@@ -38,6 +44,10 @@ export interface AuditOptionsText {
   expectSpeed?: string;
   /** Comma-separated rule ids. */
   skip?: string;
+  /** Previous JSON report (--baseline). */
+  baseline?: string;
+  /** Name of the fabric (--name). */
+  name?: string;
 }
 
 /** Audit options from their text forms (`--expect-width 4X`, `--skip a,b`); a bad value is an error naming the flag. */
@@ -46,6 +56,11 @@ export function auditOptionsFromText(o: AuditOptionsText): AuditOptions {
   if (o.config) a.configPath = o.config;
   if (o.reference) a.referencePath = o.reference;
   if (o.nodeNameMap) a.nodeNameMapPath = o.nodeNameMap;
+  if (o.baseline) a.baselinePath = o.baseline;
+  if (o.name !== undefined) {
+    if (!o.name.trim()) throw new InvalidArgumentError('--name: empty name');
+    a.name = o.name;
+  }
   if (o.expectWidth) {
     const w = parseWidth(o.expectWidth);
     if (!w) throw new InvalidArgumentError(`--expect-width: expected 1X, 2X, 4X, 8X or 12X, got '${o.expectWidth}'`);
@@ -69,6 +84,7 @@ export interface PreparedAudit {
   config: AuditConfig;
   reference?: Fabric;
   nodeNameMap?: NodeNameMap;
+  baseline?: AuditReport;
 }
 
 /** Load the configuration and the files it (or the options) name; options override the file. */
@@ -94,13 +110,27 @@ export function prepareAudit(o: AuditOptions): PreparedAudit {
   if (mapPath) out.nodeNameMap = loadNodeNameMap(mapPath);
   const refPath = o.referencePath ?? (config.referencePath ? rel(config.referencePath) : undefined);
   if (refPath) out.reference = loadFabricFile(refPath, out.nodeNameMap).fabric;
+  if (o.baselinePath) out.baseline = loadAuditReport(o.baselinePath);
   return out;
+}
+
+/** Audit a snapshot with what prepareAudit loaded (and the options' name and baseline). */
+export function auditPrepared(snapshot: FabricSnapshot, prep: PreparedAudit, o: AuditOptions = {}): AuditReport {
+  const report = runAudit(
+    {
+      snapshot,
+      ...(prep.reference ? { reference: prep.reference } : {}),
+      ...(prep.nodeNameMap ? { nodeNameMap: prep.nodeNameMap } : {}),
+      ...(o.name !== undefined ? { name: o.name } : {}),
+    },
+    prep.config,
+  );
+  return prep.baseline ? compareWithBaseline(report, prep.baseline, o.baselinePath) : report;
 }
 
 /** Audit a saved snapshot file. */
 export function auditSnapshotFile(path: string, o: AuditOptions = {}): { report: AuditReport; snapshot: FabricSnapshot } {
   const prep = prepareAudit(o);
   const snapshot = loadFabricFile(path, prep.nodeNameMap);
-  const report = runAudit({ snapshot, ...(prep.reference ? { reference: prep.reference } : {}), ...(prep.nodeNameMap ? { nodeNameMap: prep.nodeNameMap } : {}) }, prep.config);
-  return { report, snapshot };
+  return { report: auditPrepared(snapshot, prep, o), snapshot };
 }

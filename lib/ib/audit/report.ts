@@ -8,7 +8,9 @@ import { formatGuid } from '../../util/format.js';
 import { linkKey } from '../topology/links.js';
 import { displayName, type Fabric, type FabricNode } from '../topology/model.js';
 import { RULES } from './rules.js';
-import { SEVERITIES, type AuditReport, type Finding, type RuleId, type Severity } from './types.js';
+import { newFindings } from './baseline.js';
+import type { FailOn } from './engine.js';
+import { FINDING_STATES, SEVERITIES, type AuditReport, type Finding, type FindingState, type RuleId, type Severity } from './types.js';
 
 export type ReportFormat = 'text' | 'json' | 'junit' | 'html';
 export const REPORT_FORMATS: readonly ReportFormat[] = ['text', 'json', 'junit', 'html'];
@@ -20,17 +22,34 @@ function where(f: Finding): string {
 
 const HEADINGS: Record<Severity, string> = { error: 'ERRORS', warning: 'WARNINGS', info: 'INFO' };
 
+function textLine(x: Finding, withSeverity = false): string {
+  return `  ${withSeverity ? `${x.severity.padEnd(8)}` : ''}[${x.rule}] ${where(x)}: ${x.message}`;
+}
+
+const STATE_HEADINGS: Record<FindingState, string> = { new: 'NEW', persisting: 'PERSISTING', resolved: 'RESOLVED' };
+
 export function reportToText(r: AuditReport): string {
   const f = r.fabric;
   const out: string[] = [
-    `hpcnet fabric audit of ${f.source}: ${f.nodes} nodes (${f.switches} switches, ${f.cas} CAs${f.routers ? `, ${f.routers} routers` : ''}), ${f.links} links`,
-    `  counter samples: ${f.counterSamples}; subnet managers: ${f.subnetManagers ?? 'not collected'}; reference topology: ${f.reference ? 'yes' : 'no'}`,
+    `hpcnet fabric audit of ${f.name}: ${f.nodes} nodes (${f.switches} switches, ${f.cas} CAs${f.routers ? `, ${f.routers} routers` : ''}), ${f.links} links`,
+    `  source: ${f.source}; counter samples: ${f.counterSamples}; subnet managers: ${f.subnetManagers ?? 'not collected'}; reference topology: ${f.reference ? 'yes' : 'no'}`,
   ];
-  for (const sev of SEVERITIES) {
-    const list = r.findings.filter((x) => x.severity === sev);
-    if (list.length === 0) continue;
-    out.push('', `${HEADINGS[sev]} (${list.length})`);
-    for (const x of list) out.push(`  [${x.rule}] ${where(x)}: ${x.message}`);
+  if (r.baseline && r.summary.byState) {
+    const b = r.summary.byState;
+    out.push(`  baseline: ${r.baseline.name} of ${r.baseline.generatedAt}${r.baseline.file ? ` (${r.baseline.file})` : ''}: ${b.new} new, ${b.persisting} persisting, ${b.resolved} resolved`);
+    for (const st of FINDING_STATES) {
+      const list = st === 'resolved' ? (r.resolved ?? []) : r.findings.filter((x) => x.state === st);
+      if (list.length === 0) continue;
+      out.push('', `${STATE_HEADINGS[st]} (${list.length})`);
+      for (const x of list) out.push(textLine(x, true));
+    }
+  } else {
+    for (const sev of SEVERITIES) {
+      const list = r.findings.filter((x) => x.severity === sev);
+      if (list.length === 0) continue;
+      out.push('', `${HEADINGS[sev]} (${list.length})`);
+      for (const x of list) out.push(textLine(x));
+    }
   }
   if (r.errors.length) {
     out.push('', `DISCOVERY ERRORS (${r.errors.length})`);
@@ -38,7 +57,8 @@ export function reportToText(r: AuditReport): string {
   }
   if (r.notRun.length) out.push('', `Not checked: ${r.notRun.map((n) => `${n.rule} (${n.reason})`).join('; ')}`);
   if (r.skipped.length) out.push(`Skipped by configuration: ${r.skipped.join(', ')}`);
-  out.push('', `Result: ${r.summary.errors} error(s), ${r.summary.warnings} warning(s), ${r.summary.info} info`);
+  const states = r.summary.byState ? `; ${r.summary.byState.new} new, ${r.summary.byState.persisting} persisting, ${r.summary.byState.resolved} resolved` : '';
+  out.push('', `Result: ${r.summary.errors} error(s), ${r.summary.warnings} warning(s), ${r.summary.info} info${states}`);
   return out.join('\n') + '\n';
 }
 
@@ -57,8 +77,15 @@ function xml(s: string): string {
     .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, ' ');
 }
 
-/** JUnit XML: one test case per rule; error findings (and warnings with strict) fail it; rules not run are skipped. */
-export function reportToJunit(r: AuditReport, strict = false): string {
+/**
+ * JUnit XML: one test case per rule; error findings (and warnings with
+ * strict) fail it, only the new ones with failOn 'new'; rules not run are
+ * skipped. Against a baseline each line says the finding's state, and
+ * resolved findings are listed in their rule's output.
+ */
+export function reportToJunit(r: AuditReport, strict = false, failOn: FailOn = 'any'): string {
+  const counted = new Set(failOn === 'new' ? newFindings(r) : r.findings);
+  const line = (f: Finding) => `${f.severity}${f.state ? ` (${f.state})` : ''}: ${where(f)}: ${f.message}`;
   const cases: string[] = [];
   let failures = 0;
   let skipped = 0;
@@ -72,21 +99,21 @@ export function reportToJunit(r: AuditReport, strict = false): string {
       continue;
     }
     const fs = r.findings.filter((f) => f.rule === rule.id);
-    const failing = fs.filter((f) => f.severity === 'error' || (strict && f.severity === 'warning'));
+    const failing = fs.filter((f) => counted.has(f) && (f.severity === 'error' || (strict && f.severity === 'warning')));
     const body: string[] = [];
     if (failing.length) {
       failures++;
-      const text = failing.map((f) => `${f.severity}: ${where(f)}: ${f.message}`).join('\n');
+      const text = failing.map(line).join('\n');
       body.push(`      <failure message="${xml(`${failing.length} finding(s): ${rule.summary}`)}" type="${failing.some((f) => f.severity === 'error') ? 'error' : 'warning'}">${xml(text)}</failure>`);
     }
-    const rest = fs.filter((f) => !failing.includes(f));
-    if (rest.length) body.push(`      <system-out>${xml(rest.map((f) => `${f.severity}: ${where(f)}: ${f.message}`).join('\n'))}</system-out>`);
+    const rest = [...fs.filter((f) => !failing.includes(f)), ...(r.resolved ?? []).filter((f) => f.rule === rule.id)];
+    if (rest.length) body.push(`      <system-out>${xml(rest.map(line).join('\n'))}</system-out>`);
     cases.push(`    <testcase classname="${cls}" name="${name}" time="0"${body.length ? `>\n${body.join('\n')}\n    </testcase>` : '/>'}`);
   }
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
     `<testsuites name="hpcnet audit" tests="${RULES.length}" failures="${failures}" errors="0" skipped="${skipped}">`,
-    `  <testsuite name="${xml(`fabric ${r.fabric.source}`)}" tests="${RULES.length}" failures="${failures}" errors="0" skipped="${skipped}" timestamp="${xml(r.generatedAt)}">`,
+    `  <testsuite name="${xml(`fabric ${r.fabric.name}`)}" tests="${RULES.length}" failures="${failures}" errors="0" skipped="${skipped}" timestamp="${xml(r.generatedAt)}">`,
     ...cases,
     '  </testsuite>',
     '</testsuites>',
@@ -237,10 +264,10 @@ export function topologySvg(fabric: Fabric, findings: Finding[]): string {
 
 export function reportToHtml(r: AuditReport, fabric: Fabric): string {
   const f = r.fabric;
-  const rows = r.findings
+  const rows = [...r.findings, ...(r.resolved ?? [])]
     .map(
       (x) =>
-        `<tr class="${x.severity}"><td><span class="sev ${x.severity}">${x.severity}</span></td><td><code>${esc(x.rule)}</code></td>` +
+        `<tr class="${x.severity}"><td><span class="sev ${x.severity}">${x.severity}</span>${x.state ? ` <span class="badge ${x.state}">${x.state}</span>` : ''}</td><td><code>${esc(x.rule)}</code></td>` +
         `<td>${x.node ? `${esc(x.node.description)}<br><code>${esc(x.node.guid)}</code>` : 'fabric'}</td><td>${x.port ?? ''}</td>` +
         `<td>${esc(x.message)}</td></tr>`,
     )
@@ -294,14 +321,14 @@ ${topologySvg(fabric, r.findings)}
 `;
 }
 
-export function renderReport(r: AuditReport, format: ReportFormat, fabric: Fabric, strict = false): string {
+export function renderReport(r: AuditReport, format: ReportFormat, fabric: Fabric, strict = false, failOn: FailOn = 'any'): string {
   switch (format) {
     case 'text':
       return reportToText(r);
     case 'json':
       return reportToJson(r);
     case 'junit':
-      return reportToJunit(r, strict);
+      return reportToJunit(r, strict, failOn);
     case 'html':
       return reportToHtml(r, fabric);
   }

@@ -42,7 +42,13 @@ export interface Finding {
   message: string;
   /** The other end of the link, for link findings. */
   remote?: { guid: string; description: string; port: number };
+  /** Against a baseline report only: new since the baseline, or already in it (see compareWithBaseline). */
+  state?: FindingState;
 }
+
+/** A finding's state against a baseline report (the previous night's audit). */
+export type FindingState = 'new' | 'persisting' | 'resolved';
+export const FINDING_STATES: readonly FindingState[] = ['new', 'persisting', 'resolved'];
 
 /** What the operator expects of links (all fields optional). */
 export interface LinkExpectation {
@@ -87,6 +93,8 @@ export interface AuditInput {
   snapshot: FabricSnapshot;
   reference?: Fabric;
   nodeNameMap?: NodeNameMap;
+  /** The report's name for the fabric (default: see fabricName). */
+  name?: string;
 }
 
 export interface AuditReport {
@@ -95,6 +103,8 @@ export interface AuditReport {
   version: 1;
   generatedAt: string;
   fabric: {
+    /** What was audited: `--name`, else the subnet prefix and the master SM's node description, else the source. */
+    name: string;
     source: string;
     nodes: number;
     switches: number;
@@ -105,8 +115,19 @@ export interface AuditReport {
     subnetManagers: number | null;
     reference: boolean;
   };
-  summary: { errors: number; warnings: number; info: number; byRule: Partial<Record<RuleId, number>> };
+  summary: {
+    errors: number;
+    warnings: number;
+    info: number;
+    byRule: Partial<Record<RuleId, number>>;
+    /** Against a baseline only: findings by state (resolved ones are in `resolved`). */
+    byState?: Record<FindingState, number>;
+  };
   findings: Finding[];
+  /** Against a baseline only: the report compared with. */
+  baseline?: { name: string; generatedAt: string; findings: number; file?: string };
+  /** Against a baseline only: its findings that are gone (state "resolved"). */
+  resolved?: Finding[];
   /** Rules that could not run for lack of input (e.g. no counters), with the reason. */
   notRun: Array<{ rule: RuleId; reason: string }>;
   /** Rules skipped by configuration. */

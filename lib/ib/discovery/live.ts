@@ -13,6 +13,8 @@ export function liveSource(portOpts: OpenPortOptions = {}, discoverOpts: Discove
     async snapshot({ samples, intervalMs }): Promise<FabricSnapshot> {
       await using port = await openPort(portOpts);
       const { fabric } = await discover(port, discoverOpts);
+      // The subnet's GID prefix names the fabric in audit reports (with the master SM); not needed for anything else.
+      fabric.meta.subnetPrefix = await port.portInfo({ path: [] }, port.portNum).then((pi) => pi.gidPrefix, () => undefined);
       const snap: FabricSnapshot = { fabric, counters: [] };
       for (let i = 0; i < samples; i++) {
         if (i > 0) await new Promise((r) => setTimeout(r, intervalMs));

@@ -143,6 +143,8 @@ export interface FabricMeta {
   fromNode?: bigint;
   fromPort?: bigint;
   file?: string;
+  /** GID prefix of the subnet (PortInfo GidPrefix of the port discovery started from). */
+  subnetPrefix?: bigint;
 }
 
 export interface Fabric {

@@ -122,6 +122,7 @@ export function snapshotToJson(s: FabricSnapshot | Fabric): Record<string, unkno
   if (f.meta.fromNode !== undefined) meta['fromNode'] = formatGuid(f.meta.fromNode);
   if (f.meta.fromPort !== undefined) meta['fromPort'] = formatGuid(f.meta.fromPort);
   if (f.meta.file) meta['file'] = f.meta.file;
+  if (f.meta.subnetPrefix !== undefined) meta['subnetPrefix'] = formatGuid(f.meta.subnetPrefix);
   const out: Record<string, unknown> = {
     schema: SNAPSHOT_SCHEMA,
     version: SNAPSHOT_VERSION,
@@ -218,6 +219,7 @@ export function readSnapshot(text: string, file?: string): FabricSnapshot {
   if (metaIn['fromNode'] !== undefined) b.meta.fromNode = r.guid(metaIn['fromNode'], '$.meta.fromNode');
   if (metaIn['fromPort'] !== undefined) b.meta.fromPort = r.guid(metaIn['fromPort'], '$.meta.fromPort');
   if (metaIn['file'] !== undefined) b.meta.file = r.str(metaIn['file'], '$.meta.file');
+  if (metaIn['subnetPrefix'] !== undefined) b.meta.subnetPrefix = r.guid(metaIn['subnetPrefix'], '$.meta.subnetPrefix');
 
   const ids = new Set<string>();
   const pendingRemotes: Array<{ path: string; from: { node: string; port: number }; to: { node: string; port: number } }> = [];
