@@ -76,6 +76,7 @@ export function registerIbExporter(ib: Command, hooks: IbExporterHooks = {}): vo
     .option('--expect-width <width>', 'expected width of every link (1X, 2X, 4X, 8X, 12X)')
     .option('--expect-speed <speed>', 'expected speed of every link (SDR ... NDR, XDR)')
     .option('--skip <rules>', 'comma-separated audit rule ids to skip')
+    .option('--baseline <report>', 'JSON audit report to count findings against by state (hpcnet_ib_audit_findings_by_state)')
     .action(
       action(async (o: ExporterCliOptions) => {
         const listen = parseListen(o.listen);
@@ -108,7 +109,7 @@ export function registerIbExporter(ib: Command, hooks: IbExporterHooks = {}): vo
           listen,
           intervalMs,
           ...(timeoutMs !== undefined ? { timeoutMs } : {}),
-          audit: o.audit === false ? false : { config: prep.config, ...(prep.reference ? { reference: prep.reference } : {}), ...(prep.nodeNameMap ? { nodeNameMap: prep.nodeNameMap } : {}) },
+          audit: o.audit === false ? false : { config: prep.config, ...(prep.reference ? { reference: prep.reference } : {}), ...(prep.nodeNameMap ? { nodeNameMap: prep.nodeNameMap } : {}), ...(prep.baseline ? { baseline: prep.baseline } : {}) },
           log: (line) => process.stderr.write(`hpcnet ib exporter: ${line}\n`),
         });
         process.stdout.write(

@@ -23,7 +23,7 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import { PORT_COUNTER_BITS } from '../audit/counters.js';
 import { RULES } from '../audit/rules.js';
-import { RULE_IDS, SEVERITIES, type AuditReport, type RuleId } from '../audit/types.js';
+import { FINDING_STATES, RULE_IDS, SEVERITIES, type AuditReport, type RuleId } from '../audit/types.js';
 import { SPEED_GBPS, WIDTH_LANES, type FabricNode, type FabricSnapshot, type PhysPortState, type PortState } from '../topology/index.js';
 import { formatGuid } from '../../util/format.js';
 
@@ -226,6 +226,13 @@ export function buildFabricRegistry(input: FabricMetricsInput): Registry {
       if (!notRan.has(rule)) perRule.set({ rule }, report.summary.byRule[rule] ?? 0);
     }
     for (const s of SEVERITIES) perSeverity.set({ severity: s }, report.findings.filter((f) => f.severity === s).length);
+    if (report.summary.byState) {
+      const perState = new Gauge({ name: `${P}audit_findings_by_state`, help: 'Audit findings of the last collection against the baseline report: new, persisting, resolved (in the baseline, gone now); absent without a baseline', labelNames: ['state', 'severity'], registers: [reg] });
+      for (const st of FINDING_STATES) {
+        const list = st === 'resolved' ? (report.resolved ?? []) : report.findings.filter((f) => f.state === st);
+        for (const sev of SEVERITIES) perState.set({ state: st, severity: sev }, list.filter((f) => f.severity === sev).length);
+      }
+    }
     const guidToIds = new Map<string, FabricNode[]>();
     for (const n of fabric.nodes) {
       const g = formatGuid(n.guid);

@@ -6,6 +6,7 @@
  * (render-worker.ts) and its HTTP server stays responsive meanwhile.
  */
 import { defaultAuditConfig } from '../audit/config.js';
+import { compareWithBaseline } from '../audit/baseline.js';
 import { runAudit } from '../audit/engine.js';
 import type { AuditConfig, AuditReport } from '../audit/types.js';
 import type { CounterSample, Fabric, FabricSnapshot, NodeNameMap } from '../topology/index.js';
@@ -15,6 +16,8 @@ export interface ExporterAuditOptions {
   config?: AuditConfig;
   reference?: Fabric;
   nodeNameMap?: NodeNameMap;
+  /** A previous audit report: findings are counted by state against it (hpcnet_ib_audit_findings_by_state). */
+  baseline?: AuditReport;
 }
 
 export interface RenderRequest {
@@ -44,6 +47,7 @@ export async function renderCollection(req: RenderRequest): Promise<RenderResult
       },
       req.audit.config ?? defaultAuditConfig(),
     );
+    if (req.audit.baseline) report = compareWithBaseline(report, req.audit.baseline);
   }
   const text = await buildFabricRegistry({ snapshot: snap, ...(report ? { report } : {}) }).metrics();
   return { body: new TextEncoder().encode(text), ...(report ? { report } : {}) };
