@@ -2,7 +2,7 @@
  * LNet global settings (`lnetctl global show` / `lnetctl set ...`): where
  * each one lives and the kernel's validation of a write (reference lnet.md
  * 1.7 "Global settings", 3.4). The same rules serve the facade (checked
- * before writing) and the mock backend (checked by the "kernel").
+ * before writing) and the emulator's kernel model (lib/sim/lnet/kernel.ts).
  */
 import type { SettableGlobalKey } from './types.js';
 
@@ -59,7 +59,7 @@ export function globalDef(key: string): GlobalDef | undefined {
   return GLOBAL_DEFS.find((d) => d.key === k);
 }
 
-/** The global key stored in a module parameter (for the mock's validator). */
+/** The global key stored in a module parameter (for the emulated kernel's validator). */
 export function globalForParam(param: string): GlobalDef | undefined {
   return GLOBAL_DEFS.find((d) => d.param === param);
 }

@@ -6,12 +6,11 @@
  * statistics and numa range always use ioctls, as lnetctl does. Under
  * `hpcnet sim lnet exec` the same calls reach the emulator.
  */
-import { networkInterfaces } from 'node:os';
 import { loadLnetNative, type LnetNativeHandle } from '../native/loader.js';
 import type { LnetBackend } from './backend.js';
 import { HpcnetError, NativeCallError } from '../errors.js';
 import { LnetKernelError, errnoName, isErrno } from './errors.js';
-import { openLnetKernel, type DumpObject, type DumpValue, type LnetKernel, type LocalNiRecord, type PeerRecord } from './kernel/index.js';
+import { openLnetKernel, type Interfaces, type DumpObject, type DumpValue, type LnetKernel, type LocalNiRecord, type PeerRecord } from './kernel/index.js';
 import { Nid } from './nid.js';
 import type {
   BufferPool,
@@ -85,17 +84,26 @@ const NI_HEALTH_KEYS = ['fatal_error', 'health value', 'interrupts', 'dropped', 
 const PEER_HEALTH_KEYS = ['health value', 'dropped', 'timeout', 'error', 'network timeout', 'ping_count', 'next_ping'];
 const PEER_CREDIT_KEYS = ['max_ni_tx_credits', 'available_tx_credits', 'min_tx_credits', 'tx_q_num_of_buf', 'available_rtr_credits', 'min_rtr_credits', 'refcount'];
 
+export interface NativeLnetBackendOptions {
+  /** Where kernel calls go instead of the addon (MockLnetBackend: the emulator in-process). */
+  newHandle?: () => LnetNativeHandle;
+  /** The interfaces getifaddrs reports (default os.networkInterfaces). */
+  interfaces?: () => Interfaces;
+}
+
 export class NativeLnetBackend implements LnetBackend {
   readonly kind = 'native' as const;
   private k: LnetKernel | undefined;
   private files: LnetNativeHandle | undefined;
 
+  constructor(private readonly opts: NativeLnetBackendOptions = {}) {}
+
   private kernel(): LnetKernel {
-    return (this.k ??= openLnetKernel());
+    return (this.k ??= openLnetKernel(this.opts));
   }
 
   private fileHandle(): LnetNativeHandle {
-    return (this.files ??= new (loadLnetNative().LnetHandle)());
+    return (this.files ??= this.opts.newHandle ? this.opts.newHandle() : new (loadLnetNative().LnetHandle)());
   }
 
   private async readFirst(paths: string[]): Promise<string | undefined> {
@@ -256,12 +264,6 @@ export class NativeLnetBackend implements LnetBackend {
   }
 
   async addNi(spec: NiAddSpec): Promise<void> {
-    const nidOf = (iface: string): string => {
-      const addrs = networkInterfaces()[iface];
-      const a = addrs?.find((x) => x.family === 'IPv4') ?? addrs?.[0];
-      if (!a) throw new LnetKernelError('EINVAL', 'net add', `couldn't query intf ${iface}`);
-      return `${a.address}@${spec.net}`;
-    };
     await this.kernel().addNet({
       net: spec.net,
       ...(spec.interfaces?.length ? { interfaces: spec.interfaces } : {}),
@@ -269,7 +271,6 @@ export class NativeLnetBackend implements LnetBackend {
       ...(spec.tunables ? { tunables: spec.tunables } : {}),
       ...(spec.lndTunables && Object.keys(spec.lndTunables).length ? { lndTunables: spec.lndTunables } : {}),
       ...(spec.cpts ? { cpts: spec.cpts } : {}),
-      nidOf,
     });
   }
 

@@ -44,7 +44,13 @@ export interface OpenOptions {
   release?: AbiRelease;
   /** Upper bound for one netlink request (default 30 s; ping waits longer by its own timeout). */
   netlinkTimeoutMs?: number;
+  /** Where calls go instead of the addon (the emulator in-process: lib/sim/lnet/inprocess.ts). */
+  newHandle?: () => LnetNativeHandle;
+  /** The interfaces getifaddrs reports (default os.networkInterfaces; the in-process emulator gives its host's). */
+  interfaces?: () => Interfaces;
 }
+
+export type Interfaces = ReturnType<typeof networkInterfaces>;
 
 /** What the layer found about the running kernel. */
 export interface KernelInfo {
@@ -132,8 +138,7 @@ export class LnetKernel implements AsyncDisposable {
   private handle(): LnetNativeHandle {
     if (this.closed) throw new LnetError({ code: 'ERR_CLOSED', op: 'LnetKernel', transport: 'ioctl', message: 'the LNet kernel handle is closed' });
     if (!this.native) {
-      const N = loadLnetNative();
-      const raw = new N.LnetHandle();
+      const raw = this.opts.newHandle ? this.opts.newHandle() : new (loadLnetNative().LnetHandle)();
       this.raw = raw;
       // Every native call is tracked, so close() can wait for it.
       this.native = new Proxy(raw, {
@@ -155,6 +160,10 @@ export class LnetKernel implements AsyncDisposable {
     };
     p.then(done, done);
     return p;
+  }
+
+  private ifaces(): Interfaces {
+    return (this.opts.interfaces ?? networkInterfaces)();
   }
 
   /** Forget what was detected (family, release); done automatically after module loads and removals. */
@@ -267,18 +276,18 @@ export class LnetKernel implements AsyncDisposable {
     if (ifaces.length === 0 && nids.length === 0) return Promise.reject(new RangeError('addNet needs at least one interface or NID'));
     return this.auto(
       'addNet',
-      () => this.netlink.netAdd({ ...s, interfaces: [...ifaces, ...nids.map((n) => interfaceOfNid(n))] }),
+      () => this.netlink.netAdd({ ...s, interfaces: [...ifaces, ...nids.map((n) => interfaceOfNid(this.ifaces(), n))] }),
       async () => {
         const lndFor = (nid: string): LndTunables | undefined => lndTunablesFor(nid4(nid), s.lndTunables);
         const common = { ...(s.cpts ? { cpts: s.cpts } : {}), tunables: { ...(s.tunables ?? {}) } };
         for (const i of ifaces) {
-          const nid = s.nidOf ? s.nidOf(i, s.net) : interfaceNid(i, s.net);
+          const nid = s.nidOf ? s.nidOf(i, s.net) : interfaceNid(this.ifaces(), i, s.net);
           const lnd = lndFor(nid);
           await this.ioctl.addLocalNi({ nid, interface: i, ...common, ...(lnd ? { lndTunables: lnd } : {}) });
         }
         for (const nid of nids) {
           const lnd = lndFor(nid);
-          const iface = interfaceOfNid(nid, false);
+          const iface = interfaceOfNid(this.ifaces(), nid, false);
           await this.ioctl.addLocalNi({ nid, ...(iface ? { interface: iface } : {}), ...common, ...(lnd ? { lndTunables: lnd } : {}) });
         }
       },
@@ -303,7 +312,7 @@ export class LnetKernel implements AsyncDisposable {
       },
       async () => {
         if (ifaces.length === 0 && nids.length === 0) return this.ioctl.delLocalNi({ net: o.net });
-        for (const i of ifaces) await this.ioctl.delLocalNi({ nid: o.nidOf ? o.nidOf(i, o.net) : interfaceNid(i, o.net) });
+        for (const i of ifaces) await this.ioctl.delLocalNi({ nid: o.nidOf ? o.nidOf(i, o.net) : interfaceNid(this.ifaces(), i, o.net) });
         for (const n of nids) await this.ioctl.delLocalNi({ nid: n });
       },
     );
@@ -433,8 +442,8 @@ export class LnetKernel implements AsyncDisposable {
 }
 
 /** `<IPv4 of iface>@net`, from getifaddrs (what lnetctl does before IOC_LIBCFS_ADD_LOCAL_NI). */
-function interfaceNid(iface: string, net: string): string {
-  const addrs = networkInterfaces()[iface];
+function interfaceNid(all: Interfaces, iface: string, net: string): string {
+  const addrs = all[iface];
   const v4 = addrs?.find((a) => a.family === 'IPv4');
   if (!v4) {
     throw new LnetError({ code: 'EINVAL', errno: 22, op: 'getifaddrs', transport: 'ioctl', syscall: 'getifaddrs', message: `couldn't query intf ${iface}: no IPv4 address on interface '${iface}'` });
@@ -443,10 +452,10 @@ function interfaceNid(iface: string, net: string): string {
 }
 
 /** The interface holding a NID's IPv4 address (getifaddrs). */
-function interfaceOfNid(nid: string, required = true): string {
+function interfaceOfNid(all: Interfaces, nid: string, required = true): string {
   const n = Nid.parse(nid);
   const addr = n.isLarge ? undefined : [(n.addr4 >>> 24) & 255, (n.addr4 >>> 16) & 255, (n.addr4 >>> 8) & 255, n.addr4 & 255].join('.');
-  for (const [name, list] of Object.entries(networkInterfaces())) {
+  for (const [name, list] of Object.entries(all)) {
     if (list?.some((a) => a.family === 'IPv4' && a.address === addr)) return name;
   }
   if (!required) return '';

@@ -4,7 +4,7 @@
  * ../shared/reference/lnet.md sections 1.2-1.7, on x86_64.
  */
 import { CAP } from './protocol.js';
-import { CPT_NUMBER, E, Host, KErr, LND_DEFAULTS, NI_STATUS_UP, kerr, type Ni, type PingResult } from './kernel.js';
+import { E, Host, KErr, LND_DEFAULTS, NI_STATUS_UP, kerr, type Ni, type PingResult } from './kernel.js';
 import { faultIoctl, pingWithFaults } from './fault.js';
 import { peerNiHealth, recoveryQueueIoctl, setHealthIoctl } from './health.js';
 import { LND, NID_ANY, PID_ANY, PID_LUSTRE, netType, nidNet } from './nid.js';
@@ -261,14 +261,14 @@ async function dispatch(h: Host, cmd: number, d: Buffer, writes: IoctlReply['wri
     case IOC.GET_BUF: {
       need(d, SIZES.config_data + SIZES.pool_cfg);
       const cpt = d.readUInt32LE(12);
-      if (cpt >= CPT_NUMBER || !ln.poolsAllocated) kerr(E.ENOENT);
+      if (cpt >= h.ncpts || !ln.poolsAllocated) kerr(E.ENOENT);
       const pools = [
         [0, ln.buffers.tiny],
         [1, ln.buffers.small],
         [256, ln.buffers.large],
       ] as const;
       pools.forEach(([pages, total], i) => {
-        const n = Math.floor(total / CPT_NUMBER);
+        const n = Math.floor(total / h.ncpts);
         const o = 180 + i * 16;
         d.writeUInt32LE(pages, o);
         d.writeUInt32LE(n, o + 4);
@@ -349,7 +349,7 @@ async function dispatch(h: Host, cmd: number, d: Buffer, writes: IoctlReply['wri
         bulk.writeInt32LE(credits, o + 8 + 132);
         bulk.writeInt32LE(credits, o + 8 + 136);
         bulk.writeInt32LE(credits, o + 8 + 140);
-        bulk.writeUInt32LE(CPT_NUMBER, o + 8 + 156);
+        bulk.writeUInt32LE(h.ncpts, o + 8 + 156);
         // element_stats @168, msg_stats @180 (unused hdr/idx), hstats @252
         bulk.writeInt32LE(peerNiHealth(peer!, nid), o + 252 + 16);
       });
@@ -456,8 +456,8 @@ function legacyNet(h: Host, add: boolean, d: Buffer): void {
   }
 }
 
-function cptsOf(ni: Ni): number[] {
-  return ni.cpts ?? Array.from({ length: CPT_NUMBER }, (_, i) => i);
+function cptsOf(h: Host, ni: Ni): number[] {
+  return ni.cpts ?? Array.from({ length: h.ncpts }, (_, i) => i);
 }
 
 function fillLndTunables(h: Host, ni: Ni, d: Buffer, off: number, size: number): void {
@@ -496,7 +496,7 @@ function getLocalNi(h: Host, d: Buffer): void {
   d.writeBigUInt64LE(ni!.nid, 8);
   d.fill(0, 16, 144);
   if (ni!.iface && netType(nidNet(ni!.nid)) !== LND.LOLND) d.write(ni!.iface, 16, 'latin1');
-  const cpts = cptsOf(ni!);
+  const cpts = cptsOf(h, ni!);
   d.fill(0, 272, 784);
   cpts.slice(0, 128).forEach((c, i) => d.writeUInt32LE(c, 272 + i * 4));
   d.writeUInt32LE(cpts.length, 784);
@@ -524,7 +524,7 @@ function getLegacyNet(h: Host, d: Buffer): void {
   const net = h.localNet(nidNet(ni!.nid))!;
   d.writeUInt32LE(nidNet(ni!.nid), 8);
   d.writeBigUInt64LE(ni!.nid, 16);
-  const cpts = cptsOf(ni!);
+  const cpts = cptsOf(h, ni!);
   d.writeUInt32LE(cpts.length, 24);
   d.writeInt32LE(net.tun.peerTimeout, 156);
   d.writeInt32LE(net.tun.peerTxCredits, 160);

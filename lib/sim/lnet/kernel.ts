@@ -8,6 +8,8 @@
  * Behaviour follows ../shared/reference/lnet.md sections 1.6/1.7 (errno rules),
  * 3 (NIDs), 3.4/6.3 (parameters) and 6 (module chain).
  */
+import { globalDef, globalForParam } from '../../lnet/globals.js';
+import type { SettableGlobalKey } from '../../lnet/types.js';
 import {
   LND,
   NET_ANY,
@@ -56,6 +58,8 @@ export interface IfaceSpec {
 export interface HostSpec {
   name: string;
   ifaces: IfaceSpec[];
+  /** CPU partitions (default CPT_NUMBER). */
+  cpts?: number;
 }
 
 // ------------------------------------------------------------------ modules
@@ -83,7 +87,22 @@ const p = (name: string, def: string | number, mode: 0o444 | 0o644 = 0o444, kind
   kind: kind ?? (typeof def === 'number' ? 'int' : 'charp'),
   ...(check ? { check } : {}),
 });
-const range = (lo: number, hi: number) => (v: number) => (v < lo || v > hi ? E.EINVAL : 0);
+/**
+ * A writable lnet parameter behind an lnetctl global: the kernel's validation
+ * is the one rule set of lib/lnet/globals.ts (also used by the facade before writing).
+ */
+const g = (name: string, def: number, kind: 'int' | 'uint'): ParamDef =>
+  p(name, def, 0o644, kind, (v, h) => {
+    const d = globalForParam(name)!;
+    const cur = (k: SettableGlobalKey): number => {
+      const o = globalDef(k)!;
+      if (o.param === 'ioctl') return h.lnet?.numaRange ?? 0;
+      const n = h.paramNum('lnet', o.param);
+      return o.inverted ? (n === 0 ? 1 : n === 1 ? 0 : n) : n;
+    };
+    const inv = (x: number): number => (x === 0 ? 1 : x === 1 ? 0 : x);
+    return d.check(d.inverted ? inv(v) : v, cur) ? E.EINVAL : 0;
+  });
 
 const LNET_PARAMS: ParamDef[] = [
   p('networks', ''),
@@ -95,18 +114,16 @@ const LNET_PARAMS: ParamDef[] = [
   p('rnet_htable_size', 128),
   p('use_tcp_bonding', 0),
   p('lnet_numa_range', 0, 0o444, 'uint'),
-  p('lnet_health_sensitivity', 100, 0o644, 'uint', range(0, 1000)),
-  p('lnet_recovery_interval', 1, 0o644, 'uint', (v) => (v === 0 ? E.EINVAL : 0)),
-  p('lnet_recovery_limit', 0, 0o644, 'uint'),
-  p('lnet_max_recovery_ping_interval', 900, 0o644, 'uint', (v) => (v === 0 ? E.EINVAL : 0)),
-  p('lnet_interfaces_max', 4096, 0o644, 'int', (v) => (v < 16 ? E.EINVAL : 0)),
-  p('lnet_peer_discovery_disabled', 0, 0o644, 'int', range(0, 1)),
-  p('lnet_drop_asym_route', 0, 0o644, 'int', range(0, 1)),
-  p('lnet_transaction_timeout', 150, 0o644, 'uint', (v, h) => (v === 0 || v <= h.paramNum('lnet', 'lnet_retry_count') ? E.EINVAL : 0)),
-  p('lnet_retry_count', 2, 0o644, 'uint', (v, h) =>
-    v > h.paramNum('lnet', 'lnet_transaction_timeout') || (v > 0 && h.paramNum('lnet', 'lnet_health_sensitivity') === 0) ? E.EINVAL : 0,
-  ),
-  p('lnet_response_tracking', 3, 0o644, 'int', range(0, 3)),
+  g('lnet_health_sensitivity', 100, 'uint'),
+  g('lnet_recovery_interval', 1, 'uint'),
+  g('lnet_recovery_limit', 0, 'uint'),
+  g('lnet_max_recovery_ping_interval', 900, 'uint'),
+  g('lnet_interfaces_max', 4096, 'int'),
+  g('lnet_peer_discovery_disabled', 0, 'int'),
+  g('lnet_drop_asym_route', 0, 'int'),
+  g('lnet_transaction_timeout', 150, 'uint'),
+  g('lnet_retry_count', 2, 'uint'),
+  g('lnet_response_tracking', 3, 'int'),
   p('lock_prim_nid', 1),
   p('cpu_npartitions', 0),
   p('cpu_pattern', 'N'),
@@ -121,7 +138,7 @@ const LNET_PARAMS: ParamDef[] = [
   p('live_router_check_interval', -2147483648, 0o644),
   p('alive_router_check_interval', 60, 0o644),
   p('router_ping_timeout', 50, 0o644),
-  p('router_sensitivity_percentage', 100, 0o644, 'int', range(0, 100)),
+  g('router_sensitivity_percentage', 100, 'int'),
   p('accept', 'secure'),
   p('accept_port', 988),
   p('accept_port_bulk', 988),
@@ -279,6 +296,8 @@ export class Host {
     readonly world: World,
     readonly name: string,
     readonly ifaces: IfaceSpec[],
+    /** Number of CPTs. */
+    readonly ncpts = CPT_NUMBER,
   ) {
     this.defs = moduleDefs(world.release);
   }
@@ -542,10 +561,12 @@ export class Host {
     const type = netType(net);
     const mod = lndModule(type);
     if (!mod) kerr(E.ENOENT, 'LND type not supported');
-    if (cpts && cpts.some((c) => c >= CPT_NUMBER)) kerr(E.ERANGE, 'invalid CPT value');
+    if (cpts && cpts.some((c) => c >= this.ncpts)) kerr(E.ERANGE, 'invalid CPT value');
     if (ln.routes.some((r) => r.net === net)) kerr(E.EUSERS, 'net is already a remote network');
     const iface = this.ifaces.find((i) => i.name === ifname);
     if (!iface) kerr(E.ENODEV, `cannot find interface ${ifname}`);
+    // o2iblnd finds no IB device behind a non-IPoIB interface (emulated IPoIB interfaces are named ib*).
+    if (type === LND.O2IBLND && !ifname.startsWith('ib')) kerr(E.ENODEV, `${ifname} is not an IPoIB interface`);
     const nid = mkNid(net, ip2num(iface!.ip)!);
     const existing = this.localNet(net);
     if (existing?.nis.some((n) => n.nid === nid || n.iface === ifname)) kerr(E.EEXIST, 'NI already exists');
@@ -654,9 +675,9 @@ export class Host {
     if (enable && !ln.poolsAllocated) {
       ln.poolsAllocated = true;
       ln.buffers = {
-        tiny: this.paramNum('lnet', 'tiny_router_buffers') || 512 * CPT_NUMBER,
-        small: this.paramNum('lnet', 'small_router_buffers') || 4096 * CPT_NUMBER,
-        large: this.paramNum('lnet', 'large_router_buffers') || 256 * CPT_NUMBER,
+        tiny: this.paramNum('lnet', 'tiny_router_buffers') || 512 * this.ncpts,
+        small: this.paramNum('lnet', 'small_router_buffers') || 4096 * this.ncpts,
+        large: this.paramNum('lnet', 'large_router_buffers') || 256 * this.ncpts,
       };
     }
   }
@@ -851,7 +872,7 @@ export class World {
     return ++this.clock;
   }
   addHost(spec: HostSpec): Host {
-    const h = new Host(this, spec.name, spec.ifaces);
+    const h = new Host(this, spec.name, spec.ifaces, spec.cpts);
     this.hosts.set(spec.name, h);
     return h;
   }

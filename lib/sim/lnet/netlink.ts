@@ -9,7 +9,7 @@ import { CAP, NLFLAG } from './protocol.js';
 import { pingWithFaults } from './fault.js';
 import { faultDoit, faultList } from './fault-netlink.js';
 import { HEALTH_TYPE, peerNiHealth, recoveryQueue, setHealth } from './health.js';
-import { CPT_NUMBER, E, Host, KErr, LND_DEFAULTS, type Ni, kerr } from './kernel.js';
+import { E, Host, KErr, LND_DEFAULTS, type Ni, kerr } from './kernel.js';
 import { LND, NID_ANY, NID_LO_0, NET_ANY, lndModule, net2str, netType, nid2str, nidNet, str2net, str2nid } from './nid.js';
 
 // ------------------------------------------------------------------ constants
@@ -522,7 +522,7 @@ async function lnetDump(ctx: NlContext, req: Req): Promise<Buffer[]> {
       }
       const msgs = [lmsg(ctx, req, NLM_F.CREATE | NLM_F.MULTI, LNET_CMD.CPT_OF_NID, keyTableAttrs([KEYS.cptOfNid, null, null]))];
       nids.forEach((nid, i) => {
-        const attrs = [...(i === 0 ? [nlaStr(1, '')] : []), nlaStr(2, nid2str(nid)), nlaU32(3, Number(nid % BigInt(CPT_NUMBER)))];
+        const attrs = [...(i === 0 ? [nlaStr(1, '')] : []), nlaStr(2, nid2str(nid)), nlaU32(3, Number(nid % BigInt(ctx.host.ncpts)))];
         msgs.push(lmsg(ctx, req, NLM_F.MULTI, LNET_CMD.CPT_OF_NID, attrs));
       });
       return [...msgs, doneMsg(ctx, req, 0)];
@@ -680,7 +680,7 @@ function niAttrs(h: Host, ni: Ni, ver: number, filtered: boolean, lndType: numbe
     a.push(nest(11, [nest(0, v)]));
   }
   if (!filtered) a.push(nlaS32(12, ni.devCpt));
-  const cpts = ni.cpts ?? Array.from({ length: CPT_NUMBER }, (_, i) => i);
+  const cpts = ni.cpts ?? Array.from({ length: h.ncpts }, (_, i) => i);
   a.push(nlaStr(13, cpts.length ? `"[${cpts.join(',')}]"` : '"]"'));
   return a;
 }
@@ -1004,7 +1004,7 @@ function netCmd(h: Host, req: Req, top: PAttr[]): void {
           cpts = [];
           for (const c of v as YNode[]) {
             if (typeof c !== 'bigint') kerr(E.EINVAL, 'invalid CPT config');
-            if (Number(c) >= CPT_NUMBER) kerr(E.ERANGE, 'invalid CPT value');
+            if (Number(c) >= h.ncpts) kerr(E.ERANGE, 'invalid CPT value');
             cpts.push(Number(c));
           }
         }
@@ -1167,7 +1167,8 @@ function peerCmd(h: Host, req: Req, top: PAttr[]): void {
     }
     if (req.flags & NLM_F.CREATE) {
       const lock = (req.flags & NLM_F.EXCL) !== 0;
-      if (!h.findPeer(prim!)) h.addPeerNi(prim!, NID_ANY, mr, lock);
+      // The primary first (a router or discovered peer becomes configured), then its other NIDs.
+      if (!h.findPeer(prim!)?.configured) h.addPeerNi(prim!, NID_ANY, mr, lock);
       for (const n of nids) if (n !== prim) h.addPeerNi(prim!, n, mr, lock);
     } else {
       const force = (req.flags & NLM_F.EXCL) !== 0;

@@ -244,29 +244,14 @@ export class HostTree {
 
   sync(): void {
     const h = this.host;
-    // /proc/modules: most recently loaded first.
-    const mods = [...h.modules.values()].sort((a, b) => b.loadedAt - a.loadedAt);
-    this.put(
-      'proc/modules',
-      mods
-        .map((m) => {
-          const holders = h.holders(m.def.name);
-          return `${m.def.name} ${m.def.size} ${h.refcnt(m.def.name)} ${holders.length ? holders.map((x) => x + ',').join('') : '-'} Live 0x0000000000000000 (OE)\n`;
-        })
-        .join(''),
-    );
+    const files = hostFiles(h);
+    for (const [rel, f] of files) this.put(rel, f.text, f.mode);
     for (const def of h.defs) {
       const base = `sys/module/${def.name}`;
-      const m = h.modules.get(def.name);
-      if (!m) {
+      if (!h.modules.has(def.name)) {
         this.drop(base);
         continue;
       }
-      this.put(`${base}/initstate`, 'live\n');
-      this.put(`${base}/refcnt`, `${h.refcnt(def.name)}\n`);
-      this.put(`${base}/coresize`, `${def.size}\n`);
-      this.put(`${base}/initsize`, '0\n');
-      this.put(`${base}/taint`, 'OE\n');
       mkdirSync(join(this.root, base, 'sections'), { recursive: true });
       const hdir = join(this.root, base, 'holders');
       mkdirSync(hdir, { recursive: true });
@@ -280,35 +265,69 @@ export class HostTree {
         for (const x of want) symlinkSync(`../../${x}`, join(hdir, x));
         this.cache.set(key, next);
       }
-      for (const pd of def.params) this.put(`${base}/parameters/${pd.name}`, `${m.params.get(pd.name) ?? ''}\n`, pd.mode);
     }
-    if (h.devExists()) this.put('dev/lnet', '', 0o600);
-    else this.drop('dev/lnet');
+    if (!files.has('dev/lnet')) this.drop('dev/lnet');
     const devDirs = new Set<string>();
     if (h.loaded('obdclass')) {
-      const dev = h.devicesText();
-      this.put('sys/fs/lustre/devices', dev);
-      this.put('proc/fs/lustre/devices', dev);
-      this.put('sys/fs/lustre/version', `lustre: ${lustreVersion(h)}\n`);
-      // per-device parameters (lctl get_param <type>.<name>.uuid), present while the device is
-      for (const line of dev.split('\n')) {
-        const m = /^\s*\d+\s+\S+\s+(\S+)\s+(\S+)\s+(\S+)\s+\d+$/.exec(line);
-        if (!m) continue;
-        for (const top of ['sys/fs/lustre', 'proc/fs/lustre']) {
-          const dir = `${top}/${m[1]}/${m[2]}`;
-          devDirs.add(dir);
-          this.put(`${dir}/uuid`, `${m[3]}\n`);
-        }
-      }
+      for (const rel of files.keys()) if (/^(sys|proc)\/fs\/lustre\/[^/]+\/[^/]+\/uuid$/.test(rel)) devDirs.add(rel.slice(0, -'/uuid'.length));
     } else {
       this.drop('sys/fs/lustre');
       this.drop('proc/fs/lustre');
     }
     for (const d of this.devDirs) if (!devDirs.has(d)) this.drop(d);
     this.devDirs = devDirs;
-    if (h.loaded('lnet')) {
-      const to = h.loaded('ksocklnd') ? h.paramNum('ksocklnd', 'sock_timeout') : 50;
-      this.put('sys/kernel/debug/lnet/lnet_lnd_timeout', `${to}\n`);
-    } else this.drop('sys/kernel/debug/lnet');
+    if (!h.loaded('lnet')) this.drop('sys/kernel/debug/lnet');
   }
+}
+
+/**
+ * The dynamic files of a host (path relative to its root -> text and mode):
+ * what HostTree writes to disk for the preload, and what the in-process
+ * handle (inprocess.ts) reads directly.
+ */
+export function hostFiles(h: Host): Map<string, { text: string; mode: number }> {
+  const out = new Map<string, { text: string; mode: number }>();
+  const put = (rel: string, text: string, mode = 0o444): void => {
+    out.set(rel, { text, mode });
+  };
+  // /proc/modules: most recently loaded first.
+  const mods = [...h.modules.values()].sort((a, b) => b.loadedAt - a.loadedAt);
+  put(
+    'proc/modules',
+    mods
+      .map((m) => {
+        const holders = h.holders(m.def.name);
+        return `${m.def.name} ${m.def.size} ${h.refcnt(m.def.name)} ${holders.length ? holders.map((x) => x + ',').join('') : '-'} Live 0x0000000000000000 (OE)\n`;
+      })
+      .join(''),
+  );
+  for (const def of h.defs) {
+    const base = `sys/module/${def.name}`;
+    const m = h.modules.get(def.name);
+    if (!m) continue;
+    put(`${base}/initstate`, 'live\n');
+    put(`${base}/refcnt`, `${h.refcnt(def.name)}\n`);
+    put(`${base}/coresize`, `${def.size}\n`);
+    put(`${base}/initsize`, '0\n');
+    put(`${base}/taint`, 'OE\n');
+    for (const pd of def.params) put(`${base}/parameters/${pd.name}`, `${m.params.get(pd.name) ?? ''}\n`, pd.mode);
+  }
+  if (h.devExists()) put('dev/lnet', '', 0o600);
+  if (h.loaded('obdclass')) {
+    const dev = h.devicesText();
+    put('sys/fs/lustre/devices', dev);
+    put('proc/fs/lustre/devices', dev);
+    put('sys/fs/lustre/version', `lustre: ${lustreVersion(h)}\n`);
+    // per-device parameters (lctl get_param <type>.<name>.uuid), present while the device is
+    for (const line of dev.split('\n')) {
+      const m = /^\s*\d+\s+\S+\s+(\S+)\s+(\S+)\s+(\S+)\s+\d+$/.exec(line);
+      if (!m) continue;
+      for (const top of ['sys/fs/lustre', 'proc/fs/lustre']) put(`${top}/${m[1]}/${m[2]}/uuid`, `${m[3]}\n`);
+    }
+  }
+  if (h.loaded('lnet')) {
+    const to = h.loaded('ksocklnd') ? h.paramNum('ksocklnd', 'sock_timeout') : 50;
+    put('sys/kernel/debug/lnet/lnet_lnd_timeout', `${to}\n`);
+  }
+  return out;
 }
