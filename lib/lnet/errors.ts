@@ -111,3 +111,21 @@ export class LnetConfigError extends InvalidArgumentError {
 export function isErrno(e: unknown, ...codes: string[]): boolean {
   return e instanceof HpcnetError && codes.includes(e.code);
 }
+
+/** Why a net change was refused with EINVAL: LNet was not brought up by configure. */
+export const NOT_SELF =
+  "LNet nets can only be changed when LNet was brought up with 'lnetctl lnet configure' / 'hpcnet lnet configure' (not by Lustre or 'lctl network up' with module-parameter nets only)";
+
+/** A kernel error with what to do about it in the message (not root, not loaded, not running, or `extra`). */
+export function withHint(e: unknown, op: string, extra?: string): unknown {
+  if (!(e instanceof HpcnetError)) return e;
+  const c = e.code;
+  let why: string | undefined;
+  if (c === 'EPERM' || c === 'EACCES') why = 'permission denied: LNet control needs root (CAP_NET_ADMIN); run as root or with sudo';
+  else if (c === 'ENODEV' || (c === 'ENOENT' && /\/dev\/lnet/.test(e.message)))
+    why = "LNet is not loaded: load it with 'hpcnet lnet load' (modprobe lnet), then 'hpcnet lnet configure'";
+  else if (c === 'ENETDOWN') why = "LNet is not running: bring it up with 'hpcnet lnet configure' (lctl network up)";
+  else if (extra) why = extra;
+  if (!why) return e;
+  return new LnetKernelError(c, op, `${e.message.replace(/^[^:]*: /, '')} (${why})`, e);
+}

@@ -1,10 +1,12 @@
 /**
  * `hpcnet/lnet`: LNet control for Node.js. The LNet facade over a backend
- * (native kernel layer, or the in-memory mock), NID and module-parameter
+ * (native kernel layer, or the mock: the emulator's kernel model in-process), NID and module-parameter
  * parsers, lnetctl-compatible YAML output and lnet.conf import/apply.
  */
 export { LNet, lustreModules } from './facade.js';
-export type { LnetStatus, UnloadOptions, UnloadResult, ImportOptions, ImportResult, ApplyResult, NetAddOptions } from './facade.js';
+export type { LnetStatus, NetAddOptions } from './facade.js';
+export { LnetPlanner, type ImportOptions, type ImportResult, type ApplyResult, type LnetPlan, type PlannerHost } from './planner.js';
+export { UnloadPolicy, type UnloadOptions, type UnloadResult, type UnloadHost } from './unload.js';
 export type { LnetBackend } from './backend.js';
 export { MockLnetBackend } from './mock-backend.js';
 export type { MockLnetOptions, MockInterface, MockRemote, MockCall } from './mock-backend.js';
