@@ -26,6 +26,7 @@ export const NLM_F = {
   EXCL: 0x200,
   CREATE: 0x400,
   APPEND: 0x800,
+  ATOMIC: 0x400,
   CAPPED: 0x100,
   ACK_TLVS: 0x200,
 } as const;
@@ -67,46 +68,73 @@ export const LNKF = { FLOW: 1, MAPPING: 2, SEQUENCE: 4 } as const;
 /** Netlink attribute data types as carried in LN_SCALAR_ATTR_NLA_TYPE. */
 export const NLA = { U8: 1, U16: 2, U32: 3, U64: 4, STRING: 5, FLAG: 6, NESTED: 8, NUL_STRING: 10, S8: 12, S16: 13, S32: 14, S64: 15 } as const;
 
-const NLA_F_NESTED = 0x8000;
-const NLA_TYPE_MASK = 0x3fff;
+export const NLA_F_NESTED = 0x8000;
+export const NLA_TYPE_MASK = 0x3fff;
 const MAX_DEPTH = 32;
+
+// --- attribute and message encoding (also the emulator's: lib/sim/lnet/netlink.ts) ------------
+
+const align4 = (n: number): number => (n + 3) & ~3;
+
+/** One attribute: header, payload, padding to 4 bytes. */
+export function nla(type: number, payload: Buffer): Buffer {
+  const len = 4 + payload.length;
+  if (len > 0xffff) throw new RangeError(`netlink attribute longer than 65535 bytes (${len})`);
+  const b = Buffer.alloc(align4(len));
+  b.writeUInt16LE(len, 0);
+  b.writeUInt16LE(type, 2);
+  payload.copy(b, 4);
+  return b;
+}
+/** nla_nest_start(): a nest carrying NLA_F_NESTED. */
+export const nest = (type: number, children: Buffer[]): Buffer => nla(type | NLA_F_NESTED, Buffer.concat(children));
+/** nla_nest_start_noflag(), as the genl controller uses. */
+export const nestNoFlag = (type: number, children: Buffer[]): Buffer => nla(type, Buffer.concat(children));
+/** A NUL-terminated string attribute (latin1: the kernel's bytes as they are). */
+export const nlaStr = (type: number, s: string, enc: BufferEncoding = 'latin1'): Buffer => nla(type, Buffer.from(s + '\0', enc));
+function fixed(size: number, write: (b: Buffer) => void): Buffer {
+  const b = Buffer.alloc(size);
+  write(b);
+  return b;
+}
+export const nlaU16 = (type: number, v: number): Buffer => nla(type, fixed(2, (b) => b.writeUInt16LE(v & 0xffff)));
+export const nlaS16 = (type: number, v: number): Buffer => nla(type, fixed(2, (b) => b.writeInt16LE(v)));
+export const nlaU32 = (type: number, v: number): Buffer => nla(type, fixed(4, (b) => b.writeUInt32LE(v >>> 0)));
+export const nlaS32 = (type: number, v: number): Buffer => nla(type, fixed(4, (b) => b.writeInt32LE(v | 0)));
+export const nlaU64 = (type: number, v: bigint): Buffer => nla(type, fixed(8, (b) => b.writeBigUInt64LE(BigInt.asUintN(64, v))));
+export const nlaS64 = (type: number, v: bigint): Buffer => nla(type, fixed(8, (b) => b.writeBigInt64LE(BigInt.asIntN(64, v))));
+export const nlaFlag = (type: number): Buffer => nla(type, Buffer.alloc(0));
+
+/** A whole netlink message: nlmsghdr (length, type, flags, seq, port) and the payload, padded. */
+export function nlmsg(type: number, flags: number, seq: number, pid: number, payload: Buffer): Buffer {
+  const len = 16 + payload.length;
+  const b = Buffer.alloc(align4(len));
+  b.writeUInt32LE(len, 0);
+  b.writeUInt16LE(type, 4);
+  b.writeUInt16LE(flags, 6);
+  b.writeUInt32LE(seq >>> 0, 8);
+  b.writeUInt32LE(pid >>> 0, 12);
+  payload.copy(b, 16);
+  return b;
+}
+/** genlmsghdr (cmd, version, reserved) followed by attributes. */
+export const genl = (cmd: number, version: number, attrs: Buffer[]): Buffer => Buffer.concat([Buffer.from([cmd, version, 0, 0]), ...attrs]);
 
 // --- request encoding ------------------------------------------------------------
 
 /** A request attribute: a string is a VALUE, a number/bigint an INT_VALUE (s64), an array a nested LIST. */
 export type ReqItem = string | number | bigint | ReqItem[];
 
-function attrHeader(len: number, type: number): Buffer {
-  const h = Buffer.alloc(4);
-  h.writeUInt16LE(len, 0);
-  h.writeUInt16LE(type, 2);
-  return h;
-}
-
-function pad4(b: Buffer): Buffer {
-  const p = (4 - (b.length % 4)) % 4;
-  return p ? Buffer.concat([b, Buffer.alloc(p)]) : b;
-}
-
 /** Encode request items as the lnetctl writer does: VALUE (5) NUL-terminated, INT_VALUE (6) s64, LIST (1|NLA_F_NESTED). */
 export function encodeItems(items: ReqItem[], depth = 0): Buffer {
   if (depth > MAX_DEPTH) throw new RangeError('request nesting too deep');
   const parts: Buffer[] = [];
   for (const it of items) {
-    if (Array.isArray(it)) {
-      const inner = encodeItems(it, depth + 1);
-      if (inner.length + 4 > 0xffff) throw new RangeError('request attribute longer than 65535 bytes');
-      parts.push(attrHeader(4 + inner.length, LN_SCALAR.LIST | NLA_F_NESTED), inner);
-    } else if (typeof it === 'string') {
-      const s = Buffer.from(it + '\0', 'utf8');
-      if (s.length + 4 > 0xffff) throw new RangeError('request string too long');
-      parts.push(pad4(Buffer.concat([attrHeader(4 + s.length, LN_SCALAR.VALUE), s])));
-    } else {
-      const v = typeof it === 'bigint' ? it : BigInt(it);
+    if (Array.isArray(it)) parts.push(nest(LN_SCALAR.LIST, [encodeItems(it, depth + 1)]));
+    else if (typeof it === 'string') parts.push(nlaStr(LN_SCALAR.VALUE, it, 'utf8'));
+    else {
       if (typeof it === 'number' && !Number.isInteger(it)) throw new RangeError(`INT_VALUE must be an integer, got ${it}`);
-      const b = Buffer.alloc(8);
-      b.writeBigInt64LE(BigInt.asIntN(64, v));
-      parts.push(attrHeader(12, LN_SCALAR.INT_VALUE), b);
+      parts.push(nlaS64(LN_SCALAR.INT_VALUE, typeof it === 'bigint' ? it : BigInt(it)));
     }
   }
   return Buffer.concat(parts);
@@ -301,8 +329,7 @@ export interface GenlFamily {
 
 /** The CTRL_CMD_GETFAMILY request body (CTRL_ATTR_FAMILY_NAME), as genl_ctrl_resolve() sends it. */
 export function familyRequest(name: string): Buffer {
-  const s = Buffer.from(name + '\0');
-  return pad4(Buffer.concat([attrHeader(4 + s.length, CTRL_ATTR.FAMILY_NAME), s]));
+  return nlaStr(CTRL_ATTR.FAMILY_NAME, name, 'utf8');
 }
 
 export function parseFamily(m: NlMessage, op = 'CTRL_CMD_GETFAMILY'): GenlFamily {

@@ -6,89 +6,46 @@
  * netlink_dump() does (values and NLMSG_DONE in one skb).
  */
 import { CAP, NLFLAG } from './protocol.js';
+import { GENL_ID_CTRL, LNET_CMD, LNET_GENL_VERSION, LNKF, LN_SCALAR, NLA, NLMSG_DONE, NLMSG_ERROR, NLM_F, genl, nest, nestNoFlag, nlaFlag, nlaS16, nlaS32, nlaS64, nlaStr, nlaU16, nlaU32, nlaU64, nlmsg, parseAttrs as parseRawAttrs } from '../../lnet/kernel/netlink.js';
 import { pingWithFaults } from './fault.js';
 import { faultDoit, faultList } from './fault-netlink.js';
 import { HEALTH_TYPE, peerNiHealth, recoveryQueue, setHealth } from './health.js';
 import { E, Host, KErr, LND_DEFAULTS, type Ni, kerr } from './kernel.js';
 import { LND, NID_ANY, NID_LO_0, NET_ANY, lndModule, net2str, netType, nid2str, nidNet, str2net, str2nid } from './nid.js';
 
-// ------------------------------------------------------------------ constants
-export const NLMSG_ERROR = 2;
-export const NLMSG_DONE = 3;
-export const NLM_F = { REQUEST: 1, MULTI: 2, ACK: 4, ECHO: 8, DUMP_INTR: 0x10, DUMP_FILTERED: 0x20, ROOT: 0x100, MATCH: 0x200, ATOMIC: 0x400, DUMP: 0x300, REPLACE: 0x100, EXCL: 0x200, CREATE: 0x400, APPEND: 0x800, CAPPED: 0x100, ACK_TLVS: 0x200 } as const;
-export const NLA_F_NESTED = 0x8000;
-export const NLA_TYPE_MASK = 0x3fff;
-export const NLA = { U8: 1, U16: 2, U32: 3, U64: 4, STRING: 5, FLAG: 6, NESTED: 8, NUL_STRING: 10, S8: 12, S16: 13, S32: 14, S64: 15 } as const;
-export const GENL_ID_CTRL = 0x10;
+// ------------------------------------------------------------------ constants and encoding
+// The one netlink codec of the project: lib/lnet/kernel/netlink.ts.
+export {
+  GENL_ID_CTRL,
+  LNET_CMD,
+  LNET_GENL_VERSION,
+  LNKF,
+  LN_SCALAR,
+  NLA,
+  NLA_F_NESTED,
+  NLA_TYPE_MASK,
+  NLMSG_DONE,
+  NLMSG_ERROR,
+  NLM_F,
+  genl,
+  nest,
+  nestNoFlag,
+  nla,
+  nlaFlag,
+  nlaS16,
+  nlaS32,
+  nlaS64,
+  nlaStr,
+  nlaU16,
+  nlaU32,
+  nlaU64,
+  nlmsg,
+} from '../../lnet/kernel/netlink.js';
 export const LNET_FAMILY_ID = 0x1a;
-export const LNET_GENL_VERSION = 5;
 export const CTRL = { CMD_NEWFAMILY: 1, CMD_GETFAMILY: 3, A_FAMILY_ID: 1, A_FAMILY_NAME: 2, A_VERSION: 3, A_HDRSIZE: 4, A_MAXATTR: 5, A_OPS: 6, A_MCAST_GROUPS: 7, A_OP_ID: 1, A_OP_FLAGS: 2, A_MCAST_GRP_NAME: 1, A_MCAST_GRP_ID: 2 } as const;
 export const GENL_OP = { ADMIN_PERM: 1, CAP_DO: 2, CAP_DUMP: 4, CAP_HASPOL: 8 } as const;
-export const LN_SCALAR = { LIST: 1, LIST_SIZE: 2, INDEX: 3, NLA_TYPE: 4, VALUE: 5, INT_VALUE: 6, KEY_FORMAT: 7 } as const;
-export const LNKF = { FLOW: 1, MAPPING: 2, SEQUENCE: 4 } as const;
-export const LNET_CMD = { CONFIGURE: 1, NETS: 2, PEERS: 3, ROUTES: 4, CONNS: 5, PING: 6, CPT_OF_NID: 7, PEER_DIST: 8, UDSP: 9, PEER_FAIL: 10, DBG_RECOV: 11, FAULT: 12, ROUTING: 13, BUFFERS: 14, NUMA: 15, STATS: 16 } as const;
-
-// ------------------------------------------------------------------ attribute encoding
-const align4 = (n: number) => (n + 3) & ~3;
 export type Attr = Buffer;
-
-export function nla(type: number, payload: Buffer): Attr {
-  const len = 4 + payload.length;
-  const b = Buffer.alloc(align4(len));
-  b.writeUInt16LE(len, 0);
-  b.writeUInt16LE(type, 2);
-  payload.copy(b, 4);
-  return b;
-}
-/** nla_nest_start(): kernel nests carry NLA_F_NESTED. */
-export const nest = (type: number, children: Attr[]): Attr => nla(type | NLA_F_NESTED, Buffer.concat(children));
-/** nla_nest_start_noflag(), as the genl controller uses. */
-export const nestNoFlag = (type: number, children: Attr[]): Attr => nla(type, Buffer.concat(children));
-export const nlaStr = (type: number, s: string): Attr => nla(type, Buffer.concat([Buffer.from(s, 'latin1'), Buffer.alloc(1)]));
-export const nlaU16 = (type: number, v: number): Attr => {
-  const b = Buffer.alloc(2);
-  b.writeUInt16LE(v & 0xffff);
-  return nla(type, b);
-};
-export const nlaS16 = (type: number, v: number): Attr => {
-  const b = Buffer.alloc(2);
-  b.writeInt16LE(v);
-  return nla(type, b);
-};
-export const nlaU32 = (type: number, v: number): Attr => {
-  const b = Buffer.alloc(4);
-  b.writeUInt32LE(v >>> 0);
-  return nla(type, b);
-};
-export const nlaS32 = (type: number, v: number): Attr => {
-  const b = Buffer.alloc(4);
-  b.writeInt32LE(v | 0);
-  return nla(type, b);
-};
-export const nlaU64 = (type: number, v: bigint): Attr => {
-  const b = Buffer.alloc(8);
-  b.writeBigUInt64LE(v);
-  return nla(type, b);
-};
-export const nlaS64 = (type: number, v: bigint): Attr => {
-  const b = Buffer.alloc(8);
-  b.writeBigInt64LE(v);
-  return nla(type, b);
-};
-export const nlaFlag = (type: number): Attr => nla(type, Buffer.alloc(0));
-
-export function nlmsg(type: number, flags: number, seq: number, pid: number, payload: Buffer): Buffer {
-  const len = 16 + payload.length;
-  const b = Buffer.alloc(align4(len));
-  b.writeUInt32LE(len, 0);
-  b.writeUInt16LE(type, 4);
-  b.writeUInt16LE(flags, 6);
-  b.writeUInt32LE(seq >>> 0, 8);
-  b.writeUInt32LE(pid >>> 0, 12);
-  payload.copy(b, 16);
-  return b;
-}
-export const genl = (cmd: number, version: number, attrs: Attr[]): Buffer => Buffer.concat([Buffer.from([cmd, version, 0, 0]), ...attrs]);
+const align4 = (n: number) => (n + 3) & ~3;
 
 // ------------------------------------------------------------------ attribute parsing
 export interface PAttr {
@@ -98,16 +55,11 @@ export interface PAttr {
 }
 /** Parse a run of attributes; malformed input gives EINVAL, never a crash. */
 export function parseAttrs(b: Buffer): PAttr[] {
-  const out: PAttr[] = [];
-  let off = 0;
-  while (off + 4 <= b.length) {
-    const len = b.readUInt16LE(off);
-    const type = b.readUInt16LE(off + 2);
-    if (len < 4 || off + len > b.length) kerr(E.EINVAL, 'malformed attribute');
-    out.push({ type: type & NLA_TYPE_MASK, nested: (type & NLA_F_NESTED) !== 0, data: b.subarray(off + 4, off + len) });
-    off += align4(len);
+  try {
+    return parseRawAttrs(b, 'emulator');
+  } catch {
+    return kerr(E.EINVAL, 'malformed attribute');
   }
-  return out;
 }
 export const attrStr = (a: PAttr): string => {
   const z = a.data.indexOf(0);

@@ -1,7 +1,10 @@
 /**
- * Test-side netlink writer, written from shared/reference/lnet.md 2.3 (not
- * from the code under test): attributes, nests, key tables as
- * lnet_genl_send_scalar_list() sends them, whole messages, error replies.
+ * The tests' own netlink codec, written from shared/reference/lnet.md 2.3
+ * (not from the code under test, lib/lnet/kernel/netlink.ts): attributes,
+ * nests, key tables as lnet_genl_send_scalar_list() sends them, whole
+ * messages, error replies; and the reader the emulator's tests decode its
+ * replies with (messages, attributes, key tables, dumps). The only netlink
+ * codec under test/.
  */
 export const F = { MULTI: 0x2, CREATE: 0x400, REPLACE: 0x100, ACK_TLVS: 0x200, CAPPED: 0x100 };
 
@@ -111,4 +114,169 @@ export function tree(buf: Buffer): Tree[] {
     off += (len + 3) & ~3;
   }
   return out;
+}
+
+// ------------------------------------------------------------------ reading replies (and userspace requests)
+const a4 = (n: number) => (n + 3) & ~3;
+export const s64 = (type: number, v: number) => {
+  const b = Buffer.alloc(8);
+  b.writeBigInt64LE(BigInt(v));
+  return attr(type, b);
+};
+/** Userspace LIST nest as lnetctl writes it (type 0x8001). */
+export const list = (...children: Buffer[]) => attr(0x8001, Buffer.concat(children));
+export function nlRequest(type: number, flags: number, cmd: number, version: number, attrs: Buffer[] = [], seq = 1): Buffer {
+  const payload = Buffer.concat([Buffer.from([cmd, version, 0, 0]), ...attrs]);
+  const b = Buffer.alloc(16 + payload.length);
+  b.writeUInt32LE(16 + payload.length, 0);
+  b.writeUInt16LE(type, 4);
+  b.writeUInt16LE(flags, 6);
+  b.writeUInt32LE(seq, 8);
+  payload.copy(b, 16);
+  return b;
+}
+
+export interface NlMsg {
+  type: number;
+  flags: number;
+  seq: number;
+  pid: number;
+  body: Buffer;
+}
+export function splitMsgs(dgram: Buffer): NlMsg[] {
+  const out: NlMsg[] = [];
+  let off = 0;
+  while (off + 16 <= dgram.length) {
+    const len = dgram.readUInt32LE(off);
+    if (len < 16 || off + len > dgram.length) throw new Error(`malformed netlink message at ${off}`);
+    out.push({ type: dgram.readUInt16LE(off + 4), flags: dgram.readUInt16LE(off + 6), seq: dgram.readUInt32LE(off + 8), pid: dgram.readUInt32LE(off + 12), body: dgram.subarray(off + 16, off + len) });
+    off += a4(len);
+  }
+  return out;
+}
+export interface RawAttr {
+  type: number;
+  nested: boolean;
+  data: Buffer;
+}
+export function attrs(b: Buffer): RawAttr[] {
+  const out: RawAttr[] = [];
+  let off = 0;
+  while (off + 4 <= b.length) {
+    const len = b.readUInt16LE(off);
+    const t = b.readUInt16LE(off + 2);
+    if (len < 4 || off + len > b.length) throw new Error('malformed attribute');
+    out.push({ type: t & 0x3fff, nested: (t & 0x8000) !== 0, data: b.subarray(off + 4, off + len) });
+    off += a4(len);
+  }
+  return out;
+}
+export const cstr = (d: Buffer) => d.subarray(0, d.indexOf(0) < 0 ? d.length : d.indexOf(0)).toString('latin1');
+
+/** NLMSG_ERROR payload: errno, and the extack message if any. */
+export function parseNlError(m: NlMsg): { errno: number; extack?: string } {
+  const err = -m.body.readInt32LE(0) || 0;
+  const origLen = m.flags & 0x100 ? 16 : m.body.readUInt32LE(4);
+  const tlv = m.body.subarray(4 + a4(origLen));
+  const msg = attrs(tlv).find((a) => a.type === 1);
+  return { errno: err, ...(msg ? { extack: cstr(msg.data) } : {}) };
+}
+
+// ------------------------------------------------------------------ key tables (reference 2.3)
+export interface KeyDef {
+  name: string;
+  type: number;
+  format: number;
+  children?: Map<number, KeyDef>;
+}
+/** A key table: LIST of nests 1..N, each {LIST_SIZE (first), INDEX, VALUE, KEY_FORMAT, NLA_TYPE, [LIST]}. */
+export function parseKeyTable(listAttr: RawAttr): Map<number, KeyDef> {
+  const table = new Map<number, KeyDef>();
+  for (const key of attrs(listAttr.data)) {
+    let index = 0;
+    const def: KeyDef = { name: '', type: 0, format: 0 };
+    for (const f of attrs(key.data)) {
+      if (f.type === 3) index = f.data.readUInt16LE(0);
+      else if (f.type === 5) def.name = cstr(f.data);
+      else if (f.type === 7) def.format = f.data.readUInt16LE(0);
+      else if (f.type === 4) def.type = f.data.readUInt16LE(0);
+      else if (f.type === 1) def.children = parseKeyTable(f);
+    }
+    table.set(index, def);
+  }
+  return table;
+}
+export type Decoded = Record<string, unknown>;
+export function decodeValues(as: RawAttr[], table: Map<number, KeyDef>): Decoded {
+  const o: Decoded = {};
+  for (const a of as) {
+    const def = table.get(a.type);
+    if (!def) throw new Error(`attribute ${a.type} not in the key table`);
+    switch (def.type) {
+      case 5:
+      case 10:
+        o[def.name] = cstr(a.data);
+        break;
+      case 2:
+        o[def.name] = a.data.readUInt16LE(0);
+        break;
+      case 3:
+        o[def.name] = a.data.readUInt32LE(0);
+        break;
+      case 4:
+        o[def.name] = a.data.readBigUInt64LE(0);
+        break;
+      case 13:
+        o[def.name] = a.data.readInt16LE(0);
+        break;
+      case 14:
+        o[def.name] = a.data.readInt32LE(0);
+        break;
+      case 15:
+        o[def.name] = a.data.readBigInt64LE(0);
+        break;
+      case 6:
+        o[def.name] = true;
+        break;
+      case 8:
+        o[def.name] = attrs(a.data).map((item) => decodeValues(attrs(item.data), def.children ?? new Map()));
+        break;
+      default:
+        throw new Error(`unexpected NLA type ${def.type} for ${def.name}`);
+    }
+  }
+  return o;
+}
+
+/** Decode a dump (all datagrams): key tables (with NLM_F_REPLACE updates) and value messages. */
+export function decodeDump(dgrams: Buffer[]): { objects: Decoded[]; tables: number; replaced: number; done?: { errno: number; extack?: string }; error?: { errno: number; extack?: string } } {
+  let table: Map<number, KeyDef> | undefined;
+  const objects: Decoded[] = [];
+  let tables = 0;
+  let replaced = 0;
+  const res: ReturnType<typeof decodeDump> = { objects, tables, replaced };
+  for (const m of dgrams.flatMap(splitMsgs)) {
+    if (m.type === 3) {
+      const errno = m.body.length >= 4 ? -m.body.readInt32LE(0) || 0 : 0;
+      const msg = attrs(m.body.subarray(4)).find((a) => a.type === 1);
+      res.done = { errno, ...(msg ? { extack: cstr(msg.data) } : {}) };
+      continue;
+    }
+    if (m.type === 2) {
+      res.error = parseNlError(m);
+      continue;
+    }
+    const as = attrs(m.body.subarray(4));
+    if (m.flags & 0x400) {
+      tables++;
+      if (m.flags & 0x100) replaced++;
+      table = parseKeyTable(as[0]!);
+      continue;
+    }
+    if (!table) throw new Error('values before a key table');
+    objects.push(decodeValues(as, table));
+  }
+  res.tables = tables;
+  res.replaced = replaced;
+  return res;
 }
