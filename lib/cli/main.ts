@@ -10,19 +10,26 @@
  */
 import { constants as osConstants } from 'node:os';
 import { Command, CommanderError } from 'commander';
-import { nativeVersions } from '../native/loader.js';
-import { IbSim } from '../sim/ibsim.js';
 import { cliEntry, packageVersion } from '../util/paths.js';
-import { registerIb } from './ib.js';
-import { registerSim } from './sim.js';
-import { registerLnet } from './lnet.js';
 import { extractSimOptions, type SimRequest } from './sim-options.js';
 import { EXIT_FAILED, fail } from './util.js';
+
+/**
+ * The command groups and the top-level commands each registers. Only the
+ * group of the command being run is loaded (start-up costs what the command
+ * needs, not every command's modules); help and unknown commands load all.
+ */
+const GROUPS: Array<{ commands: string[]; load: () => Promise<(program: Command, argv: string[]) => void | Promise<void>> }> = [
+  { commands: ['ib'], load: async () => (await import('./ib.js')).registerIb },
+  { commands: ['sim'], load: async () => (await import('./sim.js')).registerSim },
+  { commands: ['lnet', 'lctl'], load: async () => (await import('./lnet.js')).registerLnet },
+];
 
 async function runUnderSim(req: SimRequest, args: string[]): Promise<number> {
   // A temporary simulator is started as "persistent" so that its own signal
   // handling stays out of the way: this process forwards signals to the
   // command, waits for it to finish, and only then stops the simulator.
+  const { IbSim } = await import('../sim/ibsim.js');
   const sim =
     req.mode === 'attach'
       ? IbSim.attach(req.name!)
@@ -51,25 +58,37 @@ async function runUnderSim(req: SimRequest, args: string[]): Promise<number> {
   }
 }
 
-function versionText(): string {
-  const v = nativeVersions();
+async function versionText(): Promise<string> {
+  const v = (await import('../native/loader.js')).nativeVersions();
   const ib = 'unavailable' in v.ib ? `unavailable (${v.ib.unavailable})` : `libibumad ${v.ib.ibumad}, libibmad ${v.ib.ibmad}, N-API ${v.ib.napi}`;
   const lnet = 'unavailable' in v.lnet ? `unavailable (${v.lnet.unavailable})` : `libnl ${v.lnet.libnl}`;
   return `hpcnet ${packageVersion()}\nnode ${process.version}\nInfiniBand addon: ${ib}\nLNet addon: ${lnet}`;
 }
 
-export function buildProgram(): Command {
+/** The first word of the command line that is not an option: the command group asked for. */
+export function commandWord(args: string[]): string | undefined {
+  return args.find((a) => !a.startsWith('-'));
+}
+
+/**
+ * The program with the command groups `args` need: the group named, none for
+ * a bare --version, all of them otherwise (help, unknown commands).
+ */
+export async function buildProgram(args: string[]): Promise<Command> {
+  const word = commandWord(args);
+  const wantsVersion = args.includes('-V') || args.includes('--version');
   const program = new Command('hpcnet')
     .description('InfiniBand fabric audits and Lustre LNet control')
-    .version(versionText(), '-V, --version')
+    .version(wantsVersion ? await versionText() : packageVersion(), '-V, --version')
     .option('--sim[=TOPOLOGY]', 'run the command on a temporary simulated fabric (default: the bundled one)')
     .option('--sim-name <name>', 'run the command on a running simulator (hpcnet sim start)')
     .option('--sim-host <node>', 'with --sim/--sim-name: the node the command runs on')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
-  registerIb(program);
-  registerSim(program);
-  registerLnet(program);
+  const named = GROUPS.find((g) => word !== undefined && g.commands.includes(word));
+  const groups = named ? [named] : word === undefined && wantsVersion ? [] : GROUPS;
+  const rest = named ? args.slice(args.indexOf(word!) + 1) : [];
+  for (const register of await Promise.all(groups.map((g) => g.load()))) await register(program, rest);
   return program;
 }
 
@@ -88,7 +107,7 @@ async function main(): Promise<void> {
     }
   }
   try {
-    await buildProgram().parseAsync(parsed.rest, { from: 'user' });
+    await (await buildProgram(parsed.rest)).parseAsync(parsed.rest, { from: 'user' });
   } catch (e) {
     if (e instanceof CommanderError) process.exit(e.exitCode === 0 ? 0 : EXIT_FAILED);
     fail(e);
