@@ -113,7 +113,7 @@ export function registerSim(program: Command): void {
   const gen = sim.command('gen').description('generate ibsim net files');
   gen
     .command('fat-tree')
-    .description('two-level leaf/spine fat tree')
+    .description('leaf/spine fat tree (two levels, three with --cores)')
     .requiredOption('--leaves <n>', 'leaf switches', parseIntOption('--leaves'))
     .requiredOption('--spines <n>', 'spine switches', parseIntOption('--spines'))
     .requiredOption('--hosts-per-leaf <n>', 'hosts under each leaf', parseIntOption('--hosts-per-leaf'))
@@ -121,6 +121,9 @@ export function registerSim(program: Command): void {
     .option('--speed <speed>', `link speed (${SPEEDS.join(', ')})`, 'EDR')
     .option('--width <width>', `link width (${WIDTHS.join(', ')})`, '4x')
     .option('--degrade <host[:width[:speed]]>', 'degrade one host link (repeatable), e.g. 7:1x or 7:4x:SDR', parseDegrade)
+    .option('--cores <n>', 'third level: core switches above every spine', parseIntOption('--cores'))
+    .option('--pods <n>', 'with --cores: leaves and spines split into pods', parseIntOption('--pods'))
+    .option('--dual-rail <kind>', "second rail of each host on the next leaf: 'port' (2-port HCA) or 'hca' (second HCA)")
     .option('-o, --output <file>', 'write to a file instead of stdout')
     .action(
       action(
@@ -132,6 +135,9 @@ export function registerSim(program: Command): void {
           speed: string;
           width: string;
           degrade?: FatTreeOptions['degraded'];
+          cores?: number;
+          pods?: number;
+          dualRail?: string;
           output?: string;
         }) => {
           const text = generateFatTree({
@@ -142,6 +148,9 @@ export function registerSim(program: Command): void {
             speed: o.speed as Speed,
             width: o.width.toLowerCase() as Width,
             ...(o.degrade ? { degraded: o.degrade } : {}),
+            ...(o.cores !== undefined ? { cores: o.cores } : {}),
+            ...(o.pods !== undefined ? { pods: o.pods } : {}),
+            ...(o.dualRail !== undefined ? { dualRail: o.dualRail as FatTreeOptions['dualRail'] } : {}),
           });
           if (o.output) writeFileSync(o.output, text);
           else process.stdout.write(text);
