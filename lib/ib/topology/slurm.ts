@@ -16,8 +16,9 @@
  *   to; every other switch is one more than its nearest leaf (hops over
  *   switch-to-switch links). A switch lists, in `Switches=`, the neighbours
  *   one level below it; links between switches of the same level are not
- *   part of the tree. Switches that reach no leaf, and switches cabled to
- *   CAs none of which has a name, are omitted (never upper switches).
+ *   part of the tree. Switches that reach no leaf are omitted; a switch
+ *   cabled to CAs none of which has a name is an upper switch only right
+ *   above a leaf (level 2), else omitted.
  * - A host seen on more than one leaf (dual-port HCA, two HCAs) is listed
  *   once: under the leaf of its first port (lowest node GUID, then lowest
  *   port number), or with `dualRail: 'parent'` under the lowest switches
@@ -206,7 +207,9 @@ export function toSlurmTopology(fabric: Fabric, options: SlurmTopologyOptions = 
     }
     switchLinks.set(s.id, l);
   }
-  // A switch cabled only to CAs without a name is no leaf, and never above one.
+  // A switch cabled to CAs without a name is no leaf; it is an upper switch
+  // only right above a leaf (a spine with an unnamed storage server, not a
+  // leaf of unnamed CAs above the spines).
   const withCas = new Set(fabric.nodes.filter((n) => n.type !== 'Switch').flatMap((n) => n.ports.flatMap((p) => (p.remote ? [p.remote.node] : []))));
   const level = new Map<string, number>();
   let frontier = [...new Set(attachments.map((a) => a.leaf))];
@@ -215,7 +218,7 @@ export function toSlurmTopology(fabric: Fabric, options: SlurmTopologyOptions = 
     const next: string[] = [];
     for (const id of frontier) {
       for (const { peer } of switchLinks.get(id)!) {
-        if (!level.has(peer) && !withCas.has(peer)) {
+        if (!level.has(peer) && (lv === 2 || !withCas.has(peer))) {
           level.set(peer, lv);
           next.push(peer);
         }

@@ -154,10 +154,29 @@ async function assertSlurmReads(text: string, hosts: string[], levels?: Map<stri
   }
 }
 
-async function withSim<T>(o: FatTreeOptions, fn: (sim: IbSim, topo: string, fabric: Fabric) => Promise<T>, edit = (net: string) => net): Promise<T> {
+/** An ibsim net file from nodes and cables (ports numbered in cable order). */
+function netOf(nodes: Array<{ name: string; desc: string; kind: 'Hca' | 'Switch' }>, cables: Array<[string, string]>): string {
+  const ports = new Map<string, Array<{ peer: string; port: number }>>(nodes.map((n) => [n.name, []]));
+  for (const [a, b] of cables) {
+    const pa = ports.get(a)!;
+    const pb = ports.get(b)!;
+    pa.push({ peer: b, port: pb.length + 1 });
+    pb.push({ peer: a, port: pa.length });
+  }
+  const desc = new Map(nodes.map((n) => [n.name, n.desc]));
+  return nodes
+    .map((n) => {
+      const ps = ports.get(n.name)!;
+      const head = n.kind === 'Hca' ? `Hca ${ps.length} "${n.name}" # "${n.desc}"` : `Switch ${Math.max(ps.length, 1)} "${n.name}" # "${n.desc}" enhanced port 0 lid 0 lmc 0`;
+      return [`vendid=0x2c9`, `devid=${n.kind === 'Hca' ? '0x1017' : '0xd2f0'}`, head, ...ps.map((p, i) => `[${i + 1}] "${p.peer}"[${p.port}] # "${desc.get(p.peer)}" lid 0 4xEDR`), ''].join('\n');
+    })
+    .join('\n');
+}
+
+async function withSim<T>(o: FatTreeOptions | string, fn: (sim: IbSim, topo: string, fabric: Fabric) => Promise<T>, edit = (net: string) => net): Promise<T> {
   const dir = tmpDir('hpcnet-slurm-');
   const net = join(dir, 'fabric.net');
-  writeFileSync(net, edit(generateFatTree(o)));
+  writeFileSync(net, edit(typeof o === 'string' ? o : generateFatTree(o)));
   await using sim = await IbSim.start({ topology: net, sm: false, name: `slurm-${process.pid}-${Math.floor(Math.random() * 1e6)}` });
   const text = await tool(sim, 'ibnetdiscover');
   const topo = join(dir, 'ibnetdiscover.topo');
@@ -314,6 +333,34 @@ describe('Slurm topology.conf from simulated fat trees', () => {
       },
       edit,
     );
+  });
+
+  it('irregular fabric: missing and parallel cables, cross links, a leaf of unnamed CAs and what hangs off it, a spine with an unnamed CA, a leaf with no uplink', async () => {
+    const sw = (name: string) => ({ name, desc: name, kind: 'Switch' as const });
+    const ca = (name: string, desc = `${name} HCA-1`) => ({ name: `H-${name}`, desc, kind: 'Hca' as const });
+    const net = netOf(
+      [ca('n01'), ca('n02'), ca('n03'), ca('n04'), ca('n05'), ca('n06'), ca('x', 'MT4123 ConnectX6 Mellanox Technologies'), ca('y', 'mlx5_0'),
+        sw('leafA'), sw('leafB'), sw('leafC'), sw('leafD'), sw('leafE'), sw('spine1'), sw('spine2'), sw('core1'), sw('orphan')],
+      [
+        ['H-n01', 'leafA'], ['H-n02', 'leafA'], ['H-n03', 'leafB'], ['H-n04', 'leafC'], ['H-n05', 'leafC'], ['H-x', 'leafD'], ['H-n06', 'leafE'], ['H-y', 'spine2'],
+        ['leafA', 'spine1'], ['leafB', 'spine1'], ['leafB', 'spine2'], ['leafC', 'spine2'], ['leafC', 'spine2'],
+        ['leafA', 'leafB'], ['spine1', 'spine2'], ['leafD', 'spine2'], ['orphan', 'leafD'], ['leafE', 'leafC'],
+        ['spine1', 'core1'], ['spine2', 'core1'],
+      ],
+    );
+    await withSim(net, async (_sim, _topo, fabric) => {
+      const r = toSlurmTopology(fabric);
+      assertTree(
+        r.text,
+        new Map([['leafA', ['n01', 'n02']], ['leafB', ['n03']], ['leafC', ['n04', 'n05']], ['leafE', ['n06']]]),
+        new Map([['spine1', ['leafA', 'leafB']], ['spine2', ['leafB', 'leafC']], ['core1', ['spine1', 'spine2']]]),
+      );
+      assert.deepEqual(r.warnings.map((w) => w.kind).sort(), ['separate-trees', 'unnamed-host', 'unnamed-host']);
+      assert.match(r.warnings.find((w) => w.kind === 'separate-trees')!.message, /2 separate trees \(tops: core1, leafE\)/);
+      const levels = new Map(r.switches.map((s) => [s.name, s.level]));
+      assert.deepEqual(Object.fromEntries(levels), { leafA: 1, leafB: 1, leafC: 1, leafE: 1, spine1: 2, spine2: 2, core1: 3 });
+      await assertSlurmReads(r.text, ['n01', 'n02', 'n03', 'n04', 'n05', 'n06'], levels);
+    });
   });
 
   it('rejects Slurm flags with another format, an unknown dual-rail rule and a bad pattern, before any output', async () => {
