@@ -20,8 +20,8 @@ import {
   DEFAULT_LISTEN,
   DiagToolsSource,
   IbExporter,
+  LivePortSource,
   SnapshotFileSource,
-  fromLiveSource,
   parseDuration,
   parseListen,
   type DiagToolsSourceOptions,
@@ -67,8 +67,8 @@ export function registerIbExporter(ib: Command, hooks: IbExporterHooks = {}): vo
     .option('--source <source>', "'tools': INTERIM collector through the infiniband-diags tools (ibnetdiscover, iblinkinfo, perfquery, sminfo)")
     .option('--concurrency <n>', 'tools source: nodes whose counters are read at once (2 perfquery processes each)', '2')
     .option('--tool-timeout <duration>', 'tools source: kill a tool after this long', '60s')
-    .option('--ca <name>', 'tools source: local CA to use (-C)')
-    .option('--port <n>', 'tools source: local port to use (-P)')
+    .option('--ca <name>', 'local CA to use (tools source: -C)')
+    .option('--port <n>', 'local port to use (tools source: -P)')
     .option('--no-audit', 'do not audit the collections (no hpcnet_ib_audit_* metrics)')
     .option('--config <file>', 'YAML audit configuration (as for ib audit)')
     .option('--reference <topology>', 'reference topology for the audit')
@@ -97,12 +97,14 @@ export function registerIbExporter(ib: Command, hooks: IbExporterHooks = {}): vo
           };
           if (prep.nodeNameMap) so.nodeNameMap = prep.nodeNameMap;
           source = new DiagToolsSource(so);
-        } else if (hooks.live) {
-          source = isExporterSource(hooks.live) ? hooks.live : fromLiveSource(hooks.live);
+        } else if (hooks.live && isExporterSource(hooks.live)) {
+          source = hooks.live;
         } else {
-          throw new InvalidArgumentError(
-            'ib exporter: live discovery is not available in this build; give --snapshot FILE, or --source tools for the interim collector through the infiniband-diags tools',
-          );
+          // The live source keeps one port open across collections (a
+          // timed-out collection is cancelled, not closed under its MADs).
+          source = new LivePortSource({
+            port: { ...(o.ca ? { ca: o.ca } : {}), ...(o.port ? { port: positiveInt('--port', o.port) } : {}) },
+          });
         }
         const exporter = await IbExporter.start({
           source,

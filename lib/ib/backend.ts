@@ -53,13 +53,15 @@ export interface MadTransportInfo {
  * An open port's MAD transport. Contract: send() never blocks; `onDone` is
  * called exactly once per request on the JS thread (never for a cancelled
  * one); close() calls every outstanding `onDone` with outcome 'closed'
- * before it returns.
+ * before it returns, and may return a promise that settles once the
+ * transport has let go of its resources (the native one: after the MADs on
+ * the wire were answered or timed out and the umad fds are closed).
  */
 export interface MadTransport {
   readonly info: MadTransportInfo;
   send(req: MadWireRequest, onDone: (reply: MadRawReply) => void): number;
   cancel(id: number): void;
-  close(): void;
+  close(): void | Promise<void>;
   stats(): { sent: number; received: number; timeouts: number; retries: number; outstanding: number };
 }
 
@@ -106,8 +108,8 @@ class NativeMadTransport implements MadTransport {
   cancel(id: number): void {
     this.port.cancel(id);
   }
-  close(): void {
-    this.port.close();
+  close(): Promise<void> {
+    return this.port.close();
   }
   stats() {
     return this.port.stats();

@@ -153,6 +153,7 @@ export class Port {
   private transport: MadTransport | undefined;
   /** Requests waiting on each AbortSignal: one 'abort' listener per signal, not one per MAD. */
   private readonly aborts = new AbortFanOut();
+  private closing: Promise<void> | undefined;
 
   /** @internal use openPort() */
   constructor(transport: MadTransport, opts: OpenPortOptions) {
@@ -313,11 +314,25 @@ export class Port {
     return this.transport.stats();
   }
 
-  /** Close the port: outstanding requests reject with PortClosedError; the engine thread is joined. */
-  async close(): Promise<void> {
+  /**
+   * Close the port. At once: no more requests, and outstanding ones fail
+   * with PortClosedError (before close() returns its promise). Then the
+   * engine stops sending, waits for the MADs already on the wire (their reply
+   * or deadline), unregisters its agents and closes the umad fds; the promise
+   * resolves after that. Calling it again returns the same promise.
+   */
+  close(): Promise<void> {
+    if (this.closing) return this.closing;
     const t = this.transport;
     this.transport = undefined;
-    t?.close();
+    try {
+      this.closing = Promise.resolve(t?.close());
+    } catch (e) {
+      // A request's callback threw while being failed: the port still closes.
+      this.closing = Promise.resolve();
+      return Promise.reject(e as Error);
+    }
+    return this.closing;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -33,7 +33,8 @@ export interface NativeMadPort {
     cb: (outcome: number, attempts: number, errno: number, batch: Buffer | undefined, start: number, end: number) => void,
   ): number;
   cancel(id: number): void;
-  close(): void;
+  /** Fails outstanding requests at once; resolves once in-flight MADs are answered or timed out and the fds are closed. */
+  close(): Promise<void>;
   info(): { ca: string; port: number; baseLid: number; lmc: number; smLid: number; state: number; portGuid: bigint; window: number; perDestination: number };
   stats(): { sent: number; received: number; timeouts: number; retries: number; outstanding: number };
 }

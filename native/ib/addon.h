@@ -18,6 +18,9 @@ struct IbAddon {
   std::unique_ptr<JobThread> jobs;
   // Open MAD ports of this environment, closed at environment teardown.
   std::set<MadPort*> ports;
+  // Opened umad ports handed from openPort's job to the MadPort constructor:
+  // the constructor accepts only one of these (no External of another kind).
+  std::set<const void*> openedPending;
   Napi::FunctionReference madPortCtor;
 
   ~IbAddon();

@@ -16,10 +16,16 @@
 //   libuv: under umad2sim the fds are fake (1024+) and its poll() looks at a
 //   single fd only.
 //
+// - every attempt has its own transaction id and the kernel gets a longer
+//   timeout than the engine's deadline: the engine owns timeouts, and a late
+//   reply or ETIMEDOUT status of an earlier attempt is recognised (a valid
+//   reply is accepted, a status ignored);
+//
 // Completions are batched to JavaScript through one thread-safe function,
 // which is referenced only while requests are outstanding: an idle port does
-// not keep the process alive. close() stops and joins the thread, then fails
-// every outstanding request with "port closed".
+// not keep the process alive. close() fails every outstanding request with
+// "port closed" at once, then (asynchronously) stops sending, waits for the
+// MADs on the wire until their reply or deadline, and closes the fds.
 #include "ib/mad_port.h"
 
 #include <endian.h>
@@ -31,6 +37,7 @@
 #include <bit>
 #include <chrono>
 #include <cstring>
+#include <optional>
 
 #include "common/job_thread.h"
 #include "ib/addon.h"
@@ -117,15 +124,34 @@ Napi::Function MadPort::Define(Napi::Env env) {
                       InstanceMethod<&MadPort::Stats>("stats")});
 }
 
+namespace {
+// Type tag of MadPort objects: a method called with `this` of another
+// wrapped type throws instead of reading the wrong memory.
+constexpr napi_type_tag kMadPortTag = {0x6870636e65746962ULL, 0x4d6164506f727431ULL};
+}  // namespace
+
+bool MadPort::CheckTag(const Napi::CallbackInfo& info) {
+  bool ok = false;
+  napi_value self = info.This();
+  if (napi_check_object_type_tag(info.Env(), self, &kMadPortTag, &ok) != napi_ok || !ok) {
+    Napi::TypeError::New(info.Env(), "MadPort method called on an object that is not a MadPort").ThrowAsJavaScriptException();
+    return false;
+  }
+  return true;
+}
+
 // new MadPort(external<OpenedPort>, window, perDest): only from OpenPort's settle.
 MadPort::MadPort(const Napi::CallbackInfo& info) : Napi::ObjectWrap<MadPort>(info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 3 || !info[0].IsExternal()) {
-    closed_ = true;
+  IbAddon& addon = IbAddon::Of(env);
+  if (info.Length() < 3 || !info[0].IsExternal() || !info[1].IsNumber() || !info[2].IsNumber() ||
+      addon.openedPending.erase(info[0].As<Napi::External<void>>().Data()) == 0) {
+    closed_ = finalized_ = true;
     Napi::TypeError::New(env, "MadPort cannot be constructed directly; use openPort()").ThrowAsJavaScriptException();
     return;
   }
-  port_.reset(info[0].As<Napi::External<OpenedPort>>().Data());
+  napi_type_tag_object(env, info.This(), &kMadPortTag);
+  port_.reset(static_cast<OpenedPort*>(info[0].As<Napi::External<void>>().Data()));
   window_ = std::max(1, info[1].As<Napi::Number>().Int32Value());
   perDest_ = std::max(1, info[2].As<Napi::Number>().Int32Value());
   tsfn_ = Napi::ThreadSafeFunction::New(env, Napi::Function(), "hpcnet-mad-port", 0, 1);
@@ -135,7 +161,7 @@ MadPort::MadPort(const Napi::CallbackInfo& info) : Napi::ObjectWrap<MadPort>(inf
   env_ = env;
   napi_add_env_cleanup_hook(env_, CleanupHook, this);
   owner_ = std::make_shared<MadPort*>(this);
-  addon_ = &IbAddon::Of(env);
+  addon_ = &addon;
   addon_->ports.insert(this);
   thread_ = std::thread([this] { Loop(); });
 }
@@ -144,30 +170,34 @@ MadPort::~MadPort() {
   Shutdown();
 }
 
-void MadPort::StopThread() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stop_ = true;
-  }
-  cv_.notify_one();
-  if (thread_.joinable()) thread_.join();
-}
-
 void MadPort::CleanupHook(void* arg) {
   static_cast<MadPort*>(arg)->ShutdownImpl(true);
 }
 
+// GC finalizer or environment teardown: no JavaScript may run. The engine
+// thread drains what is in flight for at most a second, closes the fds and
+// exits; then everything is released. Also finishes an async close that was
+// still draining.
 void MadPort::ShutdownImpl(bool fromHook) {
-  if (closed_) return;
+  if (finalized_) return;
+  finalized_ = true;
   closed_ = true;
   if (!fromHook && env_ != nullptr) napi_remove_env_cleanup_hook(env_, CleanupHook, this);
-  StopThread();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  hurry_ = true;
+  cv_.notify_one();
+  if (thread_.joinable()) thread_.join();
   if (port_) CloseUmadPort(*port_);
   for (auto& [id, r] : byId_) delete r;
   byId_.clear();
   for (MadRequest* r : submitted_) delete r;
   submitted_.clear();
   callbacks_.clear();
+  closeDeferred_.reset();
+  if (!closePromise_.IsEmpty()) closePromise_.Reset();
   if (owner_) *owner_ = nullptr;
   tsfn_.Release();
   if (addon_) addon_->ports.erase(this);
@@ -176,6 +206,7 @@ void MadPort::ShutdownImpl(bool fromHook) {
 
 Napi::Value MadPort::Info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  if (!CheckTag(info)) return env.Undefined();
   Napi::Object o = Napi::Object::New(env);
   o.Set("ca", port_->caName);
   o.Set("port", port_->portNum);
@@ -191,6 +222,7 @@ Napi::Value MadPort::Info(const Napi::CallbackInfo& info) {
 
 Napi::Value MadPort::Stats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  if (!CheckTag(info)) return env.Undefined();
   Napi::Object o = Napi::Object::New(env);
   o.Set("sent", static_cast<double>(sent_.load()));
   o.Set("received", static_cast<double>(received_.load()));
@@ -207,6 +239,7 @@ Napi::Value MadPort::Stats(const Napi::CallbackInfo& info) {
 // callback(outcome, attempts, errno, batch|undefined, start, end): the reply MAD is batch[start, end)
 Napi::Value MadPort::Send(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  if (!CheckTag(info)) return env.Undefined();
   if (closed_) {
     Napi::Error::New(env, "port closed").ThrowAsJavaScriptException();
     return env.Undefined();
@@ -270,14 +303,12 @@ Napi::Value MadPort::Send(const Napi::CallbackInfo& info) {
   }
   rpc.dataoffs = dataOffs;
   rpc.datasz = static_cast<int>(data.size());
-  rpc.trid = nextTid_++;
-  if (nextTid_ == 0) nextTid_ = 1;
+  rpc.trid = 0;  // each attempt gets its own, on the engine thread (SendOne)
 
   auto r = new MadRequest();
   r->id = nextId_++;
   if (nextId_ == 0) nextId_ = 1;
   r->slot = slot;
-  r->tid = static_cast<uint32_t>(rpc.trid);
   r->timeoutMs = static_cast<int>(std::clamp<uint32_t>(u32(9, 1000), 1, 600000));
   r->retriesLeft = static_cast<int>(std::min<uint32_t>(u32(10, 3), 100));
   r->dest = info[11].IsString() ? info[11].As<Napi::String>().Utf8Value() : std::string("lid:") + std::to_string(dport.lid);
@@ -304,9 +335,11 @@ Napi::Value MadPort::Send(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, id);
 }
 
-// cancel(id): the request is dropped (its callback is not called).
+// cancel(id): the request is dropped (its callback is not called). A MAD
+// already sent stays tracked until its reply or deadline (see MadAttempt).
 Napi::Value MadPort::Cancel(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  if (!CheckTag(info)) return env.Undefined();
   if (closed_ || info.Length() < 1 || !info[0].IsNumber()) return env.Undefined();
   uint32_t id = info[0].As<Napi::Number>().Uint32Value();
   if (callbacks_.erase(id) == 0) return env.Undefined();
@@ -323,22 +356,72 @@ Napi::Value MadPort::Cancel(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// close(): fail everything outstanding with kClosed, synchronously, then release.
+// close() -> Promise<void>. At once: no more sends, and every outstanding
+// callback is called with kClosed before close() returns. Then the engine
+// thread stops sending, waits for the MADs already on the wire (until their
+// reply or their deadline: umad2sim delivers a late reply into freed memory
+// once its class's fd is gone), unregisters the agents and closes the fds;
+// the promise resolves after that. A callback that throws does not stop the
+// others; the first exception is thrown from close() after all were called.
 Napi::Value MadPort::Close(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (closed_) return env.Undefined();
-  StopThread();
+  if (!CheckTag(info)) return env.Undefined();
+  if (!closePromise_.IsEmpty()) return closePromise_.Value();
+  if (finalized_) {
+    auto d = Napi::Promise::Deferred::New(env);
+    d.Resolve(env.Undefined());
+    return d.Promise();
+  }
+  closed_ = true;
+  closeDeferred_ = std::make_unique<Napi::Promise::Deferred>(Napi::Promise::Deferred::New(env));
+  closePromise_ = Napi::Persistent(closeDeferred_->Promise().As<Napi::Object>());
+  if (!refd_) {  // keep the process and this object alive until the fds are closed
+    tsfn_.Ref(env);
+    Ref();
+    refd_ = true;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    closing_ = true;
+  }
+  cv_.notify_one();
   auto pending = std::move(callbacks_);
   callbacks_.clear();
+  std::optional<Napi::Error> first;
+  for (auto& [id, cb] : pending) {
+    try {
+      cb.Call({Napi::Number::New(env, static_cast<int>(Outcome::kClosed)), Napi::Number::New(env, 0), Napi::Number::New(env, 0),
+               env.Undefined(), Napi::Number::New(env, 0), Napi::Number::New(env, 0)});
+    } catch (const Napi::Error& e) {
+      if (!first) first = e;
+    }
+  }
+  if (first) throw *first;
+  return closePromise_.Value();
+}
+
+// On the JS thread, once the engine thread has closed the fds (async close).
+void MadPort::FinishClose(Napi::Env env) {
+  if (finalized_) return;
+  finalized_ = true;
+  if (thread_.joinable()) thread_.join();  // it has posted this call and is returning
+  if (env_ != nullptr) napi_remove_env_cleanup_hook(env_, CleanupHook, this);
+  for (auto& [id, r] : byId_) delete r;
+  byId_.clear();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (MadRequest* r : submitted_) delete r;
+    submitted_.clear();
+  }
+  if (owner_) *owner_ = nullptr;
+  if (addon_) addon_->ports.erase(this);
+  addon_ = nullptr;
+  auto deferred = std::move(closeDeferred_);
   bool wasRefd = refd_;
   refd_ = false;
-  Shutdown();
-  for (auto& [id, cb] : pending) {
-    cb.Call({Napi::Number::New(env, static_cast<int>(Outcome::kClosed)), Napi::Number::New(env, 0), Napi::Number::New(env, 0), env.Undefined(),
-             Napi::Number::New(env, 0), Napi::Number::New(env, 0)});
-  }
-  if (wasRefd) Unref();
-  return env.Undefined();
+  tsfn_.Release();
+  if (deferred) deferred->Resolve(env.Undefined());
+  if (wasRefd) Unref();  // last: may let the GC collect this object
 }
 
 void MadPort::Deliver(Napi::Env env, std::vector<MadCompletion>* batch) {
@@ -351,6 +434,9 @@ void MadPort::Deliver(Napi::Env env, std::vector<MadCompletion>* batch) {
   for (const MadCompletion& c : *owned) total += c.mad.size();
   Napi::Buffer<uint8_t> all = Napi::Buffer<uint8_t>::New(env, std::max<size_t>(total, 1));
   size_t at = 0;
+  // Every completion is delivered even when a callback throws; the first
+  // exception is reported after the batch.
+  std::optional<Napi::Error> first;
   for (MadCompletion& c : *owned) {
     size_t start = at;
     if (!c.mad.empty()) {
@@ -358,35 +444,59 @@ void MadPort::Deliver(Napi::Env env, std::vector<MadCompletion>* batch) {
       at += c.mad.size();
     }
     auto it = callbacks_.find(c.id);
-    if (it == callbacks_.end()) continue;  // cancelled
+    if (it == callbacks_.end()) continue;  // cancelled, or flushed by a close() from an earlier callback
     Napi::FunctionReference cb = std::move(it->second);
     callbacks_.erase(it);
     // The reply is all[start, at): the JS side makes the view (cheaper there than a call from here).
-    cb.Call({Napi::Number::New(env, static_cast<int>(c.outcome)), Napi::Number::New(env, c.attempts), Napi::Number::New(env, c.err),
-             c.outcome == Outcome::kOk ? static_cast<Napi::Value>(all) : env.Undefined(), Napi::Number::New(env, static_cast<double>(start)),
-             Napi::Number::New(env, static_cast<double>(at))});
-    if (closed_) return;  // a callback closed the port
+    try {
+      cb.Call({Napi::Number::New(env, static_cast<int>(c.outcome)), Napi::Number::New(env, c.attempts), Napi::Number::New(env, c.err),
+               c.outcome == Outcome::kOk ? static_cast<Napi::Value>(all) : env.Undefined(), Napi::Number::New(env, static_cast<double>(start)),
+               Napi::Number::New(env, static_cast<double>(at))});
+    } catch (const Napi::Error& e) {
+      if (!first) first = e;
+    }
   }
-  if (callbacks_.empty() && refd_) {
+  if (!closed_ && callbacks_.empty() && refd_) {
     tsfn_.Unref(env);
     refd_ = false;
     Unref();
   }
+  // As an uncaught exception (process 'uncaughtException'), whatever Node's
+  // policy for exceptions escaping N-API callbacks.
+  if (first) napi_fatal_exception(env, first->Value());
 }
 
 // ---------------------------------------------------------------------------
 // Engine thread
 
+namespace {
+// The kernel's timeout for one attempt: longer than the engine's deadline, so
+// the engine owns timeouts and the kernel's ETIMEDOUT for an attempt comes
+// after the engine has moved on (recognised by its transaction id). Not 0: a
+// send with timeout 0 expects no response and the kernel would drop the reply.
+int KernelTimeoutMs(int timeoutMs) {
+  return static_cast<int>(std::min<long>(2L * timeoutMs + 100, 1200000L));
+}
+}  // namespace
+
 bool MadPort::SendOne(MadRequest* r, std::vector<MadCompletion>& done) {
   // umad_send may write into the buffer: send a scratch copy, keep the original for retries.
   std::vector<uint8_t> scratch(r->packet);
+  uint32_t tid = nextTid_++;
+  if (nextTid_ == 0) nextTid_ = 1;
+  // Each attempt its own transaction id (low 32 bits; the kernel owns the upper half).
+  mad_set_field64(umad_get_mad(scratch.data()), 0, IB_MAD_TRID_F, tid);
+  r->tid = tid;
   r->attempts++;
-  r->deadline = Clock::now() + std::chrono::milliseconds(r->timeoutMs);
-  int rc = umad_send(port_->fds[r->slot], port_->agents[r->slot], scratch.data(), r->length, r->timeoutMs, 0);
+  auto now = Clock::now();
+  r->deadline = now + std::chrono::milliseconds(r->timeoutMs);
+  int kernelMs = KernelTimeoutMs(r->timeoutMs);
+  int rc = umad_send(port_->fds[r->slot], port_->agents[r->slot], scratch.data(), r->length, kernelMs, 0);
   if (rc < 0) {
     done.push_back(MadCompletion{r->id, Outcome::kError, -rc, r->attempts, {}});
     return false;
   }
+  attempts_[tid] = MadAttempt{r->id, r->slot, r->deadline, now + std::chrono::milliseconds(kernelMs + 100)};
   sent_++;
   return true;
 }
@@ -416,10 +526,62 @@ void MadPort::Dispatch(std::unordered_map<std::string, DestState>& dests, std::d
   }
 }
 
+// One MAD from a slot's fd after poll() reported it readable. Timeout 0:
+// readiness can be spurious, and libibumad polls again with the timeout it is
+// given (a -1 would block the engine thread, and close() with it, forever).
+bool MadPort::ReadReply(int s, std::vector<uint8_t>& buf, int& len) {
+  len = IB_MAD_SIZE;
+  buf.resize(umad_size() + IB_MAD_SIZE);
+  int agent = umad_recv(port_->fds[s], buf.data(), &len, 0);
+  if (agent == -ENOSPC && len > IB_MAD_SIZE) {
+    buf.resize(umad_size() + len);  // RMPP reply: the kernel kept it queued
+    agent = umad_recv(port_->fds[s], buf.data(), &len, 0);
+  }
+  return agent >= 0;
+}
+
+// After close: no more sends; wait for the attempts whose deadline has not
+// passed (their reply or status), then return so the fds can be closed.
+// Environment teardown shortens the wait to a second.
+void MadPort::Drain() {
+  std::vector<uint8_t> buf(umad_size() + IB_MAD_SIZE);
+  Clock::time_point hurryUntil = Clock::time_point::max();
+  for (;;) {
+    auto now = Clock::now();
+    if (hurry_ && hurryUntil == Clock::time_point::max()) hurryUntil = now + std::chrono::seconds(1);
+    if (now >= hurryUntil) return;
+    bool active[kSlots] = {false, false, false, false};
+    bool any = false;
+    for (auto it = attempts_.begin(); it != attempts_.end();) {
+      if (it->second.deadline <= now) {
+        it = attempts_.erase(it);
+      } else {
+        active[it->second.slot] = any = true;
+        ++it;
+      }
+    }
+    if (!any) return;
+    for (int s = 0; s < kSlots; s++) {
+      if (!active[s]) continue;
+      struct pollfd pfd = {port_->fds[s], POLLIN, 0};
+      int pr = poll(&pfd, 1, 1);
+      int len = 0;
+      while (pr > 0 && (pfd.revents & POLLIN) && ReadReply(s, buf, len)) {
+        received_++;
+        uint8_t* mad = static_cast<uint8_t*>(umad_get_mad(buf.data()));
+        attempts_.erase(static_cast<uint32_t>(mad_get_field64(mad, 0, IB_MAD_TRID_F) & 0xffffffffu));
+        pfd.revents = 0;
+        pr = poll(&pfd, 1, 0);
+      }
+    }
+  }
+}
+
 void MadPort::Loop() {
   std::vector<uint8_t> buf(umad_size() + IB_MAD_SIZE);
   std::vector<MadCompletion> done;
   int rr = 0;  // round-robin start among slots
+  auto lastForget = Clock::now();
   auto release = [&](MadRequest* r) {
     auto it = dests_.find(r->dest);
     if (it != dests_.end()) {
@@ -439,14 +601,18 @@ void MadPort::Loop() {
     release(r);
     delete r;
   };
-  // A timed-out attempt (engine deadline, or the transport's ETIMEDOUT status):
-  // send again while retries are left, else complete as a timeout.
+  // A timed-out attempt (engine deadline, or the transport's ETIMEDOUT status
+  // for the current attempt): send again, with a new transaction id, while
+  // retries are left, else complete as a timeout.
   auto retryOrTimeout = [&](MadRequest* r) {
     if (r->retriesLeft > 0) {
       r->retriesLeft--;
       retries_++;
-      if (SendOne(r, done)) return;
       inflight_.erase(r->tid);
+      if (SendOne(r, done)) {
+        inflight_[r->tid] = r;
+        return;
+      }
       byId_.erase(r->id);
       release(r);
       delete r;
@@ -455,15 +621,19 @@ void MadPort::Loop() {
     timeouts_++;
     finish(r, Outcome::kTimeout, {}, ETIMEDOUT);
   };
+  bool asyncClose = false;
   for (;;) {
     std::vector<MadRequest*> fresh;
     std::vector<uint32_t> cancels;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      if (!stop_ && submitted_.empty() && cancels_.empty() && inflight_.empty() && byId_.empty()) {
-        cv_.wait(lock, [this] { return stop_ || !submitted_.empty() || !cancels_.empty(); });
+      if (!stop_ && !closing_ && submitted_.empty() && cancels_.empty() && inflight_.empty() && byId_.empty()) {
+        cv_.wait(lock, [this] { return stop_ || closing_ || !submitted_.empty() || !cancels_.empty(); });
       }
-      if (stop_) return;
+      if (stop_ || closing_) {
+        asyncClose = !stop_;
+        break;
+      }
       fresh.swap(submitted_);
       cancels.swap(cancels_);
     }
@@ -482,7 +652,7 @@ void MadPort::Loop() {
       MadRequest* r = it->second;
       byId_.erase(it);
       if (inflight_.erase(r->tid)) {
-        release(r);
+        release(r);  // its attempt stays in attempts_ until its reply or deadline
       } else {
         auto d = dests_.find(r->dest);
         if (d != dests_.end()) {
@@ -514,34 +684,32 @@ void MadPort::Loop() {
         }
         struct pollfd pfd = {port_->fds[s], POLLIN, 0};
         int pr = poll(&pfd, 1, waitMs);
-        while (pr > 0 && (pfd.revents & POLLIN)) {
-          int len = IB_MAD_SIZE;
-          buf.resize(umad_size() + IB_MAD_SIZE);
-          int agent = umad_recv(port_->fds[s], buf.data(), &len, -1);
-          if (agent == -ENOSPC && len > IB_MAD_SIZE) {
-            buf.resize(umad_size() + len);  // RMPP reply: the kernel kept it queued
-            agent = umad_recv(port_->fds[s], buf.data(), &len, -1);
-          }
-          if (agent < 0) break;
+        int len = 0;
+        while (pr > 0 && (pfd.revents & POLLIN) && ReadReply(s, buf, len)) {
           got = true;
           received_++;
-          uint8_t* mad = static_cast<uint8_t*>(umad_get_mad(buf.data()));
-          uint32_t tid = static_cast<uint32_t>(mad_get_field64(mad, 0, IB_MAD_TRID_F) & 0xffffffffu);
-          auto it = inflight_.find(tid);
-          if (it != inflight_.end() && it->second->slot == s) {
-            MadRequest* r = it->second;
-            int st = umad_status(buf.data());
-            if (st == ETIMEDOUT) {
-              retryOrTimeout(r);
-            } else if (st != 0) {
-              finish(r, Outcome::kError, {}, st);
-            } else {
-              int n = std::clamp(len, 0, static_cast<int>(buf.size() - umad_size()));
-              finish(r, Outcome::kOk, std::vector<uint8_t>(mad, mad + n), 0);
-            }
-          }
           pfd.revents = 0;
           pr = poll(&pfd, 1, 0);
+          uint8_t* mad = static_cast<uint8_t*>(umad_get_mad(buf.data()));
+          uint32_t tid = static_cast<uint32_t>(mad_get_field64(mad, 0, IB_MAD_TRID_F) & 0xffffffffu);
+          auto at = attempts_.find(tid);
+          if (at == attempts_.end() || at->second.slot != s) continue;  // unknown, or long forgotten
+          uint32_t reqId = at->second.reqId;
+          attempts_.erase(at);  // a reply or status ends that attempt
+          auto rit = byId_.find(reqId);
+          if (rit == byId_.end()) continue;  // late answer to a finished or cancelled request
+          MadRequest* r = rit->second;
+          bool current = r->tid == tid;
+          int st = umad_status(buf.data());
+          if (st == ETIMEDOUT) {
+            if (current) retryOrTimeout(r);  // an earlier attempt's late status: ignored
+          } else if (st != 0) {
+            if (current) finish(r, Outcome::kError, {}, st);
+          } else {
+            // A valid reply, of this attempt or an earlier one.
+            int n = std::clamp(len, 0, static_cast<int>(buf.size() - umad_size()));
+            finish(r, Outcome::kOk, std::vector<uint8_t>(mad, mad + n), 0);
+          }
         }
         if (pass == 1) {
           rr = (s + 1) % kSlots;
@@ -551,20 +719,27 @@ void MadPort::Loop() {
       if (inflight_.empty()) break;
     }
 
-    // Deadlines (the engine's own: umad2sim ignores the kernel's timeout).
+    // Deadlines (the engine's own: the kernel's timeout is longer, umad2sim has none).
     now = Clock::now();
     std::vector<MadRequest*> expired;
     for (auto& [tid, r] : inflight_)
       if (r->deadline <= now) expired.push_back(r);
     for (MadRequest* r : expired) retryOrTimeout(r);
     Dispatch(dests_, ready_, done);
+    if (now - lastForget > std::chrono::milliseconds(100)) {
+      lastForget = now;
+      for (auto it = attempts_.begin(); it != attempts_.end();) {
+        if (it->second.forgetAt <= now) it = attempts_.erase(it);
+        else ++it;
+      }
+    }
 
     if (!done.empty()) {
       auto* batch = new std::vector<MadCompletion>(std::move(done));
       done.clear();
       std::shared_ptr<MadPort*> owner = owner_;
       napi_status st = tsfn_.BlockingCall(batch, [owner](Napi::Env env, Napi::Function, std::vector<MadCompletion>* b) {
-        if (*owner == nullptr) {
+        if (env == nullptr || *owner == nullptr) {
           delete b;
           return;
         }
@@ -572,6 +747,16 @@ void MadPort::Loop() {
       });
       if (st != napi_ok) delete batch;
     }
+  }
+
+  // Closing: nothing more is sent; wait for what is on the wire, then close.
+  Drain();
+  CloseUmadPort(*port_);
+  if (asyncClose) {
+    std::shared_ptr<MadPort*> owner = owner_;
+    tsfn_.BlockingCall([owner](Napi::Env env, Napi::Function) {
+      if (env != nullptr && *owner != nullptr) (*owner)->FinishClose(env);
+    });
   }
 }
 
@@ -594,8 +779,16 @@ Napi::Value OpenPort(const Napi::CallbackInfo& info) {
   return IbAddon::Of(env).Jobs(env).Run(
       env, [ca, portNum, opened] { *opened = OpenUmadPort(ca, portNum); },
       [opened, window, perDest](Napi::Env env) -> Napi::Value {
-        auto ext = Napi::External<OpenedPort>::New(env, opened->release());
-        return IbAddon::Of(env).madPortCtor.New({ext, Napi::Number::New(env, window), Napi::Number::New(env, perDest)});
+        OpenedPort* p = opened->release();
+        IbAddon& addon = IbAddon::Of(env);
+        addon.openedPending.insert(p);
+        auto ext = Napi::External<void>::New(env, p);
+        Napi::Value port = addon.madPortCtor.New({ext, Napi::Number::New(env, window), Napi::Number::New(env, perDest)});
+        if (addon.openedPending.erase(p) != 0) {  // the constructor did not take it
+          CloseUmadPort(*p);
+          delete p;
+        }
+        return port;
       });
 }
 

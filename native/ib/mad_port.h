@@ -45,8 +45,19 @@ struct MadRequest {
   int timeoutMs = 1000;
   int retriesLeft = 3;
   int attempts = 0;
-  uint32_t tid = 0;
+  uint32_t tid = 0;  // transaction id of the current attempt (each attempt has its own)
   std::chrono::steady_clock::time_point deadline;
+};
+
+// One sent attempt, by transaction id: kept until its reply or status
+// arrives, or until the kernel's timeout for it has passed, so a late reply
+// or status of an earlier attempt is recognised; close waits for the ones
+// whose engine deadline has not passed yet.
+struct MadAttempt {
+  uint32_t reqId = 0;
+  int slot = 0;
+  std::chrono::steady_clock::time_point deadline;  // the engine's
+  std::chrono::steady_clock::time_point forgetAt;  // after the kernel's timeout
 };
 
 enum class Outcome : int { kOk = 0, kTimeout = 1, kError = 2, kCancelled = 3, kClosed = 4 };
@@ -76,9 +87,12 @@ class MadPort : public Napi::ObjectWrap<MadPort> {
   Napi::Value Stats(const Napi::CallbackInfo& info);
 
   static void CleanupHook(void* arg);
+  static bool CheckTag(const Napi::CallbackInfo& info);
   void ShutdownImpl(bool fromHook);
   void Loop();
-  void StopThread();
+  void Drain();
+  bool ReadReply(int slot, std::vector<uint8_t>& buf, int& len);
+  void FinishClose(Napi::Env env);
   void Deliver(Napi::Env env, std::vector<MadCompletion>* batch);
 
   // Engine-thread-only state.
@@ -105,7 +119,9 @@ class MadPort : public Napi::ObjectWrap<MadPort> {
   std::condition_variable cv_;
   std::vector<MadRequest*> submitted_;
   std::vector<uint32_t> cancels_;
-  bool stop_ = false;
+  bool stop_ = false;     // environment teardown or GC: drain briefly, close, no JS
+  bool closing_ = false;  // close(): drain, close the fds, then settle the close promise
+  std::atomic<bool> hurry_{false};
   std::thread thread_;
   Napi::ThreadSafeFunction tsfn_;
   std::atomic<uint64_t> sent_{0}, received_{0}, timeouts_{0}, retries_{0};
@@ -115,13 +131,17 @@ class MadPort : public Napi::ObjectWrap<MadPort> {
   std::unordered_map<std::string, DestState> dests_;
   std::deque<std::string> ready_;
   std::unordered_map<uint32_t, MadRequest*> byId_;  // queued or in flight
+  std::unordered_map<uint32_t, MadAttempt> attempts_;  // by tid, see MadAttempt
+  uint32_t nextTid_ = 1;
 
   // JS-thread-only.
   std::unordered_map<uint32_t, Napi::FunctionReference> callbacks_;
   uint32_t nextId_ = 1;
-  uint32_t nextTid_ = 1;
-  bool closed_ = false;
+  bool closed_ = false;     // no more sends; callbacks flushed
+  bool finalized_ = false;  // thread joined, fds closed, TSFN released
   bool refd_ = false;
+  std::unique_ptr<Napi::Promise::Deferred> closeDeferred_;
+  Napi::ObjectReference closePromise_;
 };
 
 // Field decoding through libibmad's tables.

@@ -219,6 +219,14 @@ export class IbExporter {
   }
 
   private async collect(): Promise<CollectionResult> {
+    // The previous collection, if it timed out, may still be winding down in
+    // its source (cancelling its MADs): let it finish first (bounded), so two
+    // collections never share the fabric.
+    if (this.sourcePending) {
+      let t: NodeJS.Timeout | undefined;
+      await Promise.race([this.sourcePending, new Promise<void>((r) => (t = setTimeout(r, this.timeoutMs)))]);
+      clearTimeout(t);
+    }
     const ac = new AbortController();
     this.abort = ac;
     const startedAt = Date.now();

@@ -443,16 +443,16 @@ describe('ib exporter (ibsim + OpenSM)', () => {
     assert.equal(await out.exit, 0, out.stderr());
   });
 
-  it('CLI: exit 2 without a source, with a bad --listen, and when the address is in use', async () => {
+  it('CLI: exit 2 with a bad --port, a bad --listen, and when the address is in use', async () => {
     const run = (args: string[]) =>
       new Promise<{ code: number | null; stderr: string }>((resolve) => {
         const c = spawn(process.execPath, [RUNNER, 'ib', 'exporter', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
         const o = collectOutput(c);
         void o.exit.then((code) => resolve({ code, stderr: o.stderr() }));
       });
-    let r = await run(['--listen', '127.0.0.1:0']);
+    let r = await run(['--port', 'x', '--listen', '127.0.0.1:0']);
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /--snapshot FILE, or --source tools/);
+    assert.match(r.stderr, /--port: expected a whole number/);
     r = await run(['--snapshot', 'x', '--listen', 'localhost:http']);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /--listen/);

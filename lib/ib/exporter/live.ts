@@ -1,0 +1,105 @@
+/**
+ * The exporter's live source: native discovery + counter sweep + SMInfo
+ * through ONE port that stays open across collections.
+ *
+ * Why one long-lived port: a collection that times out is cancelled through
+ * its AbortSignal (its MADs are cancelled; those already on the wire are
+ * still tracked by the engine until their reply or deadline, and ignored
+ * then), and the next collection reuses the same port. Opening a port per
+ * collection and closing it under MADs in flight is what crashed the
+ * exporter under ibsim (issue 12): umad2sim delivers a late reply into the
+ * freed queue of a closed fd, and it allows only two ports per process.
+ *
+ * A port that cannot be opened, or that fails at the transport level, is
+ * reported as a failed collection and opened again on the next one.
+ */
+import { HpcnetError } from '../../errors.js';
+import { discover, type DiscoverOptions } from '../discovery/discover.js';
+import { readSubnetManagers, sweepCounters } from '../discovery/sweep.js';
+import { openPort, type OpenPortOptions, type Port } from '../port.js';
+import type { FabricSnapshot } from '../topology/index.js';
+import { CollectionError, type ExporterSource, type SnapshotRequest } from './source.js';
+
+export interface LivePortSourceOptions {
+  port?: OpenPortOptions;
+  discover?: Omit<DiscoverOptions, 'signal'>;
+}
+
+function abortReason(signal: AbortSignal): Error {
+  const r: unknown = signal.reason;
+  return r instanceof Error ? r : new CollectionError('collection aborted');
+}
+
+export class LivePortSource implements ExporterSource {
+  readonly kind = 'live';
+  private port: Port | undefined;
+  private opening: Promise<Port> | undefined;
+  private closed = false;
+
+  constructor(private readonly opts: LivePortSourceOptions = {}) {}
+
+  /** Open ports so far (1 while healthy; a reopen after a transport failure adds one). */
+  opens = 0;
+
+  private async getPort(): Promise<Port> {
+    if (this.port && !this.port.closed) return this.port;
+    this.opening ??= (async () => {
+      try {
+        const p = await openPort(this.opts.port ?? {});
+        this.opens++;
+        if (this.closed) {
+          await p.close();
+          throw new CollectionError('exporter closing');
+        }
+        this.port = p;
+        return p;
+      } finally {
+        this.opening = undefined;
+      }
+    })();
+    return this.opening;
+  }
+
+  async snapshot(req: SnapshotRequest): Promise<FabricSnapshot> {
+    if (this.closed) throw new CollectionError('source closed');
+    const signal = req.signal;
+    let port: Port;
+    try {
+      port = await this.getPort();
+    } catch (e) {
+      if (e instanceof CollectionError) throw e;
+      throw new CollectionError(e instanceof Error ? e.message : String(e), { cause: e });
+    }
+    try {
+      const { fabric } = await discover(port, { ...this.opts.discover, ...(signal ? { signal } : {}) });
+      if (signal?.aborted) throw abortReason(signal);
+      const snap: FabricSnapshot = { fabric, counters: [] };
+      const q = signal ? { signal } : {};
+      for (let i = 0; i < req.samples; i++) {
+        if (i > 0) await new Promise((r) => setTimeout(r, req.intervalMs));
+        snap.counters.push(await sweepCounters(port, fabric, { ...q, onError: (e) => fabric.errors.push({ kind: 'counters', node: e.node, ...(e.port !== undefined ? { port: e.port } : {}), message: e.message }) }));
+      }
+      if (req.samples > 0) snap.subnetManagers = await readSubnetManagers(port, fabric, q);
+      if (signal?.aborted) throw abortReason(signal);
+      return snap;
+    } catch (e) {
+      // A transport failure (not a timeout, abort or fabric answer): open the port afresh next time.
+      const code = (e as HpcnetError).code;
+      if (code === 'ETRANSPORT' || code === 'ERR_PORT_CLOSED') await this.dropPort();
+      throw e;
+    }
+  }
+
+  private async dropPort(): Promise<void> {
+    const p = this.port;
+    this.port = undefined;
+    await p?.close().catch(() => undefined);
+  }
+
+  /** Close the port (after its in-flight MADs are answered or timed out). */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.opening?.catch(() => undefined);
+    await this.dropPort();
+  }
+}
