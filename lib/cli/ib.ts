@@ -16,6 +16,7 @@ export const IB_MODULES: Array<{ commands: string[]; load: () => Promise<(ib: Co
     load: async () => (await import('./ib-tools.js')).registerIbTools,
   },
   { commands: ['discover'], load: async () => (await import('./ib-discover.js')).registerIbDiscover },
+  { commands: ['routes', 'lft-set'], load: async () => (await import('./ib-routes.js')).registerIbRoutes },
   {
     commands: ['diff', 'audit', 'convert'],
     load: async () => {

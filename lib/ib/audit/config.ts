@@ -9,6 +9,7 @@
  *   thresholds: { SymbolErrorCounter: 10 }
  *   rate: { interval: 10s, counters: { SymbolErrorCounter: 0 } }
  *   sm: { minStandby: 1 }
+ *   routing: true                # or { maxHops: 4, balanceRatio: 1.5 } (lib/ib/routing)
  *   expect:
  *     width: 4X
  *     speed: HDR
@@ -178,6 +179,26 @@ export function parseAuditConfig(text: string, file?: string): AuditConfig {
           else c.fail(s.pair, `sm: unknown key '${s.key}' (expected minStandby)`);
         }
         break;
+      case 'routing': {
+        // routing: true | false | { maxHops: N, balanceRatio: X }
+        if (isScalar(e.value) && typeof e.value.value === 'boolean') {
+          cfg.routing = { enabled: e.value.value };
+          break;
+        }
+        cfg.routing = { enabled: true };
+        for (const r of c.entries(c.map(e.value, 'routing', e.pair))) {
+          if (r.key === 'enabled') {
+            if (!isScalar(r.value) || typeof r.value.value !== 'boolean') c.fail(r.value ?? r.pair, 'routing.enabled: expected true or false');
+            cfg.routing.enabled = r.value.value as boolean;
+          } else if (r.key === 'maxHops') cfg.routing.maxHops = Number(c.int(r.value, 'routing.maxHops', r.pair, 1));
+          else if (r.key === 'balanceRatio') {
+            const v = isScalar(r.value) ? r.value.value : undefined;
+            if (typeof v !== 'number' || !(v >= 1)) c.fail(r.value ?? r.pair, 'routing.balanceRatio: expected a number >= 1');
+            cfg.routing.balanceRatio = v as number;
+          } else c.fail(r.pair, `routing: unknown key '${r.key}' (expected enabled, maxHops, balanceRatio)`);
+        }
+        break;
+      }
       case 'expect': {
         const ex = c.expectation(e.value, 'expect', e.pair, ['nodeTypes', 'fleets', 'links']);
         if (ex.width) cfg.expect.width = ex.width;
@@ -223,7 +244,7 @@ export function parseAuditConfig(text: string, file?: string): AuditConfig {
         break;
       }
       default:
-        c.fail(e.pair, `unknown key '${e.key}' (expected reference, nodeNameMap, skip, severities, thresholds, rate, sm, expect)`);
+        c.fail(e.pair, `unknown key '${e.key}' (expected reference, nodeNameMap, skip, severities, thresholds, rate, sm, routing, expect)`);
     }
   }
   return cfg;

@@ -29,6 +29,7 @@ export function runAudit(input: AuditInput, config: AuditConfig = defaultAuditCo
   const notRun: AuditReport['notRun'] = [];
   const skipped: RuleId[] = [];
   for (const rule of RULES) {
+    if (rule.applies && !rule.applies(ctx)) continue;
     if (config.skip.has(rule.id)) {
       skipped.push(rule.id);
       continue;

@@ -21,6 +21,7 @@ import {
   type PortRef,
 } from '../topology/model.js';
 import type { FabricSnapshot } from '../topology/snapshot.js';
+import { ROUTING_RULES } from '../routing/rules.js';
 import { CONGESTION_COUNTERS, counterMax } from './counters.js';
 import type { AuditConfig, Finding, LinkExpectation, RuleId, Severity } from './types.js';
 
@@ -41,6 +42,8 @@ export interface Rule {
   id: RuleId;
   severity: Severity;
   summary: string;
+  /** When present and false, the rule is left out of the report (opt-in rule families such as routing). */
+  applies?(ctx: RuleContext): boolean;
   run(ctx: RuleContext): RuleResult;
 }
 
@@ -646,6 +649,7 @@ export const RULES: readonly Rule[] = [
   ...topologyRules,
   duplicateDescription,
   discoveryError,
+  ...ROUTING_RULES,
 ];
 
 /** Compute the diff a rule context needs (exported for the CLI's diff-based commands). */

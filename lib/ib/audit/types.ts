@@ -29,6 +29,12 @@ export const RULE_IDS = [
   'topology-description',
   'duplicate-description',
   'discovery-error',
+  'route-black-hole',
+  'route-loop',
+  'route-unreachable',
+  'route-credit-loop',
+  'route-unbalanced',
+  'route-hops',
 ] as const;
 export type RuleId = (typeof RULE_IDS)[number];
 
@@ -84,6 +90,8 @@ export interface AuditConfig {
   skip: Set<RuleId>;
   severities: Partial<Record<RuleId, Severity>>;
   expect: Expectations;
+  /** Routing rules (lib/ib/routing): read forwarding tables on a live audit; limits. */
+  routing?: { enabled: boolean; maxHops?: number; balanceRatio?: number };
   /** Paths as written in the configuration file (resolved against its folder). */
   referencePath?: string;
   nodeNameMapPath?: string;

@@ -6,6 +6,8 @@
  * below 2^53 and decimal strings above.
  */
 import { formatGuid } from '../../util/format.js';
+import type { RoutingTables } from '../routing/model.js';
+import { routesFromSnapshotJson, routesToSnapshotJson } from '../routing/formats.js';
 import {
   FabricBuilder,
   LINK_SPEEDS,
@@ -56,6 +58,8 @@ export interface FabricSnapshot {
   counters: CounterSample[];
   /** Undefined when SM information was not collected (SM rules are then skipped). */
   subnetManagers?: SmInfo[];
+  /** Forwarding tables of every switch (lib/ib/routing), when read. */
+  routes?: RoutingTables;
 }
 
 const NODE_TYPES: readonly NodeType[] = ['CA', 'Switch', 'Router', 'RNIC', 'Unknown'];
@@ -140,6 +144,7 @@ export function snapshotToJson(s: FabricSnapshot | Fabric): Record<string, unkno
   if (snap.subnetManagers) {
     out['subnetManagers'] = snap.subnetManagers.map((sm) => ({ ...sm, guid: formatGuid(sm.guid) }));
   }
+  if (snap.routes) out['routes'] = routesToSnapshotJson(snap.routes);
   return out;
 }
 
@@ -346,6 +351,7 @@ export function readSnapshot(text: string, file?: string): FabricSnapshot {
       return sm;
     });
   }
+  if (top['routes'] !== undefined) snap.routes = routesFromSnapshotJson(top['routes'], new Set(snap.fabric.nodes.map((n) => n.id)), (p, m) => r.fail(p, m));
   return snap;
 }
 

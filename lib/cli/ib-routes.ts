@@ -1,0 +1,80 @@
+/**
+ * `hpcnet ib routes`: the forwarding tables of every switch (dump_fts), and
+ * `hpcnet ib lft-set`: write LFT entries (needs --write).
+ */
+import { writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { parseAddress } from '../ib/address.js';
+import { discover } from '../ib/discovery/discover.js';
+import { ROUTES_FORMATS, parseLftChanges, readRoutes, renderRoutes, setLftEntries, type RoutesFormat } from '../ib/routing/index.js';
+import { applyNodeNameMap, loadFabricFile, loadNodeNameMap, writeSnapshot } from '../ib/topology/index.js';
+import { InvalidArgumentError } from '../errors.js';
+import { openPortFromFlags, targetFromFlags, withPortFlags, withToolFlags, type PortFlags, type ToolFlags } from './ib-flags.js';
+import { action, parseIntOption, printJson } from './util.js';
+
+interface RoutesFlags extends PortFlags {
+  format: string;
+  output?: string;
+  multicast?: boolean;
+  snapshot?: string;
+  save?: string;
+  nodeNameMap?: string;
+  window?: number;
+}
+
+export function registerIbRoutes(ib: Command): void {
+  withPortFlags(
+    ib
+      .command('routes')
+      .description('forwarding tables of every switch (LFT up to LinearFDBTop, MFT with --multicast), read in one pass; --format dump_fts prints what dump_fts prints')
+      .option('--format <format>', `output format: ${ROUTES_FORMATS.join(', ')}`, 'text')
+      .option('-o, --output <file>', 'write to a file instead of stdout')
+      .option('-M, --multicast', 'also read the multicast forwarding tables (dump_fts -M for --format dump_fts)')
+      .option('--save <file>', 'also save a JSON fabric snapshot with the tables (for `hpcnet ib audit --snapshot`)')
+      .option('--snapshot <file>', 'print the tables saved in a snapshot instead of reading the fabric')
+      .option('--node-name-map <file>', 'opensm node-name map: names for switches and destinations')
+      .option('--window <n>', 'SMPs in flight on the port (default 16)', parseIntOption('--window')),
+  ).action(
+    action(async (o: RoutesFlags) => {
+      const format = (o.json ? 'json' : o.format) as RoutesFormat;
+      if (!ROUTES_FORMATS.includes(format)) throw new InvalidArgumentError(`--format: unknown format '${o.format}' (one of ${ROUTES_FORMATS.join(', ')})`);
+      const map = o.nodeNameMap ? loadNodeNameMap(o.nodeNameMap) : undefined;
+      let snap;
+      if (o.snapshot) {
+        snap = loadFabricFile(o.snapshot, map);
+        if (!snap.routes) throw new InvalidArgumentError(`${o.snapshot}: the snapshot has no forwarding tables (save one with hpcnet ib routes --save FILE)`);
+      } else {
+        await using port = await openPortFromFlags(o, o.window !== undefined ? { window: o.window } : {});
+        const { fabric } = await discover(port);
+        if (map) applyNodeNameMap(fabric, map);
+        const routes = await readRoutes(port, fabric, { multicast: o.multicast === true });
+        snap = { fabric, counters: [], routes };
+        if (o.save) writeFileSync(o.save, writeSnapshot(snap));
+      }
+      const text = renderRoutes(snap.fabric, snap.routes!, format, { multicast: o.multicast === true });
+      if (o.output) writeFileSync(o.output, text);
+      else process.stdout.write(text);
+      for (const e of snap.routes!.errors) process.stderr.write(`hpcnet: routes: ${e.node}: ${e.message}\n`);
+      if (snap.routes!.errors.length > 0) process.exitCode = 1;
+    }),
+  );
+
+  withToolFlags(
+    ib
+      .command('lft-set')
+      .description('write entries of a switch\'s linear forwarding table (LID:PORT, 255 = no route); refused without --write')
+      .argument('<switch>', 'switch address: LID, or directed route with -D')
+      .argument('<entries...>', 'LID:PORT pairs, e.g. 12:3 13:255')
+      .option('--write', 'really write to the fabric'),
+  ).action(
+    action(async (sw: string, entries: string[], o: ToolFlags & { write?: boolean }) => {
+      const changes = parseLftChanges(entries);
+      if (!o.write) throw new InvalidArgumentError('lft-set changes the fabric\'s forwarding: add --write to do it (nothing was sent)');
+      await using port = await openPortFromFlags(o, { allowWrites: true });
+      const addr = o.G ? await targetFromFlags(port, sw, o) : parseAddress(sw, { directed: !!o.D });
+      const r = await setLftEntries(port, addr, changes);
+      if (o.json) printJson(r);
+      else for (const c of r.changes) process.stdout.write(`${r.address}: LID ${c.lid} port ${c.before} -> ${c.port}\n`);
+    }),
+  );
+}

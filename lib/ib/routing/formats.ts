@@ -1,0 +1,218 @@
+/**
+ * Output formats of the forwarding tables:
+ * - `dump_fts`: what infiniband-diags' dump_fts prints (ibroute's text for
+ *   every switch, destinations named from the discovered fabric);
+ * - `text`: per switch, the LIDs each output port carries, as ranges;
+ * - `json`: schema "hpcnet.routes" (one LFT array per switch);
+ * and the snapshot encoding (`routes` in an "hpcnet.fabric" snapshot, the
+ * LFT as base64, read back strictly).
+ */
+import { formatGuid } from '../../util/format.js';
+import { displayName, type Fabric, type FabricNode } from '../topology/model.js';
+import { compactList } from './analysis.js';
+import { NO_ROUTE, type RoutingTables, type SwitchRoutes } from './model.js';
+
+export const ROUTES_FORMATS = ['text', 'json', 'dump_fts'] as const;
+export type RoutesFormat = (typeof ROUTES_FORMATS)[number];
+
+const hex4 = (n: number) => '0x' + n.toString(16).padStart(4, '0');
+const TYPE_NAMES: Record<string, string> = { CA: 'Channel Adapter', Switch: 'Switch', Router: 'Router' };
+
+interface LidOwner {
+  node: FabricNode;
+  portGuid: bigint;
+  /** 1-based path number within the LMC range, and the range size. */
+  path: number;
+  paths: number;
+}
+
+/** LID -> the port that owns it (switch port 0, CA and router ports with their LMC ranges). */
+export function lidOwners(fabric: Fabric): Map<number, LidOwner> {
+  const m = new Map<number, LidOwner>();
+  for (const n of fabric.nodes) {
+    for (const p of n.ports) {
+      if (!p.lid || (n.type === 'Switch' && p.portNum !== 0)) continue;
+      const paths = 1 << Math.min(p.lmc ?? 0, 7);
+      const portGuid = p.guid ?? n.portGuid ?? n.guid;
+      for (let k = 0; k < paths; k++) if (!m.has(p.lid + k)) m.set(p.lid + k, { node: n, portGuid, path: k + 1, paths });
+    }
+  }
+  return m;
+}
+
+function drWhere(n: FabricNode): string {
+  if (n.drPath) return `DR path slid 0; dlid 0; ${['0', ...n.drPath].join(',')}`;
+  const lid = n.ports.find((p) => p.portNum === 0)?.lid ?? 0;
+  return `Lid ${lid}`;
+}
+
+function byId(fabric: Fabric): Map<string, FabricNode> {
+  return new Map(fabric.nodes.map((n) => [n.id, n]));
+}
+
+/** dump_fts's text (unicast; with MFTs read, the multicast tables as dump_fts -M after them). */
+export function routesDumpFts(fabric: Fabric, routes: RoutingTables, opts: { multicast?: boolean } = {}): string {
+  const nodes = byId(fabric);
+  const owners = lidOwners(fabric);
+  const out: string[] = [];
+  // dump_fts lists switches in the reverse of discovery order (libibnetdisc prepends each switch found).
+  const list = [...routes.switches].reverse();
+  if (!opts.multicast) {
+    for (const s of list) {
+      const n = nodes.get(s.node)!;
+      out.push(`Unicast lids [0x0-${'0x' + s.linearFdbTop.toString(16)}] of switch ${drWhere(n)} guid ${formatGuid(s.guid)} (${displayName(n)}):`);
+      out.push('  Lid  Out   Destination', '       Port     Info ');
+      let valid = 0;
+      for (let lid = 1; lid <= s.linearFdbTop; lid++) {
+        const p = s.lft[lid]!;
+        if (p === NO_ROUTE) continue;
+        valid++;
+        const o = owners.get(lid);
+        let info = '';
+        if (o) {
+          info =
+            o.paths > 1
+              ? ` : (path #${o.path - 1} out of ${o.paths}: portguid ${formatGuid(o.portGuid)})`
+              : ` : (${TYPE_NAMES[o.node.type] ?? o.node.type} portguid ${formatGuid(o.portGuid)}: '${displayName(o.node)}')`;
+        }
+        out.push(`${hex4(lid)} ${String(p).padStart(3, '0')}${info}`);
+      }
+      out.push(`${valid} valid lids dumped `);
+    }
+  } else {
+    for (const s of list) {
+      const n = nodes.get(s.node)!;
+      out.push(`Multicast mlids [0xc000-0x${(0xc000 + (n.switchInfo?.multicastFdbCap ?? 1024) - 1).toString(16)}] of switch ${drWhere(n)} guid ${formatGuid(s.guid)} (${displayName(n)}):`);
+      out.push('     Ports: ' + Array.from({ length: n.numPorts + 1 }, (_, i) => String(i)).join(' ') + ' ', ' MLid');
+      for (const e of s.mft ?? []) {
+        const set = new Set(e.ports);
+        out.push(`${hex4(e.mlid)}      ` + Array.from({ length: n.numPorts + 1 }, (_, i) => (set.has(i) ? 'x' : ' ')).join(' '));
+      }
+      out.push(`${(s.mft ?? []).length} valid mlids dumped `);
+    }
+  }
+  return out.join('\n') + (out.length ? '\n' : '');
+}
+
+/** Per switch, the LIDs each output port carries (ranges). */
+export function routesText(fabric: Fabric, routes: RoutingTables): string {
+  const nodes = byId(fabric);
+  const out: string[] = [];
+  for (const s of routes.switches) {
+    const n = nodes.get(s.node)!;
+    const per = new Map<number, number[]>();
+    for (let lid = 1; lid <= s.linearFdbTop; lid++) {
+      const p = s.lft[lid]!;
+      if (p === NO_ROUTE) continue;
+      const l = per.get(p);
+      if (l) l.push(lid);
+      else per.set(p, [lid]);
+    }
+    out.push(`switch "${displayName(n)}" ${formatGuid(s.guid)} (${drWhere(n)}), LinearFDBTop ${s.linearFdbTop}`);
+    for (const [p, lids] of [...per].sort((a, b) => a[0] - b[0])) {
+      const remote = n.ports.find((x) => x.portNum === p)?.remote;
+      const to = p === 0 ? 'self' : remote ? `"${displayName(nodes.get(remote.node)!)}" port ${remote.port}` : 'no cable';
+      out.push(`  port ${String(p).padStart(3)} -> ${to}: ${lids.length} LID(s) ${compactList(lids, 16)}`);
+    }
+    if (s.mft?.length) out.push(`  multicast: ${s.mft.map((e) => `${hex4(e.mlid)} [${e.ports.join(',')}]`).join(' ')}`);
+  }
+  for (const e of routes.errors) out.push(`error: ${e.node}: ${e.message}`);
+  return out.join('\n') + '\n';
+}
+
+/** The "hpcnet.routes" JSON document. */
+export function routesJson(fabric: Fabric, routes: RoutingTables): Record<string, unknown> {
+  const nodes = byId(fabric);
+  return {
+    schema: 'hpcnet.routes',
+    version: 1,
+    readAt: routes.readAt,
+    switches: routes.switches.map((s) => {
+      const n = nodes.get(s.node)!;
+      return {
+        guid: formatGuid(s.guid),
+        description: displayName(n),
+        ...(n.drPath ? { drPath: n.drPath } : {}),
+        lid: n.ports.find((p) => p.portNum === 0)?.lid ?? null,
+        linearFdbTop: s.linearFdbTop,
+        lft: Array.from(s.lft),
+        ...(s.mft ? { mft: s.mft } : {}),
+      };
+    }),
+    errors: routes.errors,
+  };
+}
+
+export function renderRoutes(fabric: Fabric, routes: RoutingTables, format: RoutesFormat, opts: { multicast?: boolean } = {}): string {
+  if (format === 'json') return JSON.stringify(routesJson(fabric, routes)) + '\n';
+  if (format === 'dump_fts') return routesDumpFts(fabric, routes, opts);
+  return routesText(fabric, routes);
+}
+
+// ---------------------------------------------------------------------------
+// Snapshot encoding
+
+export function routesToSnapshotJson(r: RoutingTables): Record<string, unknown> {
+  return {
+    readAt: r.readAt,
+    switches: r.switches.map((s) => ({
+      node: s.node,
+      guid: formatGuid(s.guid),
+      linearFdbTop: s.linearFdbTop,
+      lft: Buffer.from(s.lft.buffer, s.lft.byteOffset, s.lft.byteLength).toString('base64'),
+      ...(s.mft ? { mft: s.mft } : {}),
+    })),
+    errors: r.errors,
+  };
+}
+
+type Fail = (path: string, msg: string) => never;
+
+/** Read `routes` of a snapshot strictly; `fail` throws with the JSON path. */
+export function routesFromSnapshotJson(v: unknown, nodeIds: Set<string>, fail: Fail): RoutingTables {
+  const obj = (x: unknown, p: string) => {
+    if (typeof x !== 'object' || x === null || Array.isArray(x)) fail(p, 'expected an object');
+    return x as Record<string, unknown>;
+  };
+  const arr = (x: unknown, p: string) => {
+    if (!Array.isArray(x)) fail(p, 'expected an array');
+    return x as unknown[];
+  };
+  const int = (x: unknown, p: string, min: number, max: number) => {
+    if (typeof x !== 'number' || !Number.isInteger(x) || x < min || x > max) fail(p, `expected a whole number from ${min} to ${max}`);
+    return x as number;
+  };
+  const node = (x: unknown, p: string) => {
+    if (typeof x !== 'string' || !nodeIds.has(x)) fail(p, `no node with id ${JSON.stringify(x)}`);
+    return x as string;
+  };
+  const o = obj(v, '$.routes');
+  if (typeof o['readAt'] !== 'string') fail('$.routes.readAt', 'expected a string');
+  const switches: SwitchRoutes[] = arr(o['switches'], '$.routes.switches').map((sv, i) => {
+    const p = `$.routes.switches[${i}]`;
+    const s = obj(sv, p);
+    const g = s['guid'];
+    if (typeof g !== 'string' || !/^0x[0-9a-fA-F]{1,16}$/.test(g)) fail(`${p}.guid`, 'expected a GUID as "0x" + up to 16 hex digits');
+    const top = int(s['linearFdbTop'], `${p}.linearFdbTop`, 0, 0xbfff);
+    if (typeof s['lft'] !== 'string' || !/^[A-Za-z0-9+/]*=*$/.test(s['lft'])) fail(`${p}.lft`, 'expected the LFT as base64');
+    const buf = Buffer.from(s['lft'] as string, 'base64');
+    if (buf.length !== top + 1) fail(`${p}.lft`, `expected ${top + 1} entries (LinearFDBTop + 1), got ${buf.length}`);
+    const out: SwitchRoutes = { node: node(s['node'], `${p}.node`), guid: BigInt(g as string), linearFdbTop: top, lft: new Uint8Array(buf) };
+    if (s['mft'] !== undefined) {
+      out.mft = arr(s['mft'], `${p}.mft`).map((ev, j) => {
+        const e = obj(ev, `${p}.mft[${j}]`);
+        return {
+          mlid: int(e['mlid'], `${p}.mft[${j}].mlid`, 0xc000, 0xffff),
+          ports: arr(e['ports'], `${p}.mft[${j}].ports`).map((x, k) => int(x, `${p}.mft[${j}].ports[${k}]`, 0, 254)),
+        };
+      });
+    }
+    return out;
+  });
+  const errors = arr(o['errors'] ?? [], '$.routes.errors').map((ev, i) => {
+    const e = obj(ev, `$.routes.errors[${i}]`);
+    if (typeof e['message'] !== 'string') fail(`$.routes.errors[${i}].message`, 'expected a string');
+    return { node: node(e['node'], `$.routes.errors[${i}].node`), message: e['message'] as string };
+  });
+  return { readAt: o['readAt'] as string, switches, errors };
+}
