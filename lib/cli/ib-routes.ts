@@ -6,8 +6,8 @@ import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { parseAddress } from '../ib/address.js';
 import { discover } from '../ib/discovery/discover.js';
-import { ROUTES_FORMATS, parseLftChanges, readRoutes, renderRoutes, setLftEntries, type RoutesFormat } from '../ib/routing/index.js';
-import { applyNodeNameMap, loadFabricFile, loadNodeNameMap, writeSnapshot } from '../ib/topology/index.js';
+import { ROUTES_FORMATS, parseLftChanges, readRoutes, renderRoutes, setLftEntries, type RoutesFormat, type RoutingTables } from '../ib/routing/index.js';
+import { applyNodeNameMap, loadFabricFile, loadNodeNameMap, writeSnapshot, type Fabric, type FabricSnapshot, type NodeNameMap } from '../ib/topology/index.js';
 import { InvalidArgumentError } from '../errors.js';
 import { openPortFromFlags, targetFromFlags, withPortFlags, withToolFlags, type PortFlags, type ToolFlags } from './ib-flags.js';
 import { action, parseIntOption, printJson } from './util.js';
@@ -20,6 +20,13 @@ interface RoutesFlags extends PortFlags {
   save?: string;
   nodeNameMap?: string;
   window?: number;
+}
+
+/** The fabric and forwarding tables of a saved snapshot (an error when it has none). */
+export function routesOf(file: string, map?: NodeNameMap): [Fabric, RoutingTables] {
+  const snap = loadFabricFile(file, map);
+  if (!snap.routes) throw new InvalidArgumentError(`${file}: the snapshot has no forwarding tables (save one with hpcnet ib routes --save FILE)`);
+  return [snap.fabric, snap.routes];
 }
 
 export function registerIbRoutes(ib: Command): void {
@@ -39,10 +46,10 @@ export function registerIbRoutes(ib: Command): void {
       const format = (o.json ? 'json' : o.format) as RoutesFormat;
       if (!ROUTES_FORMATS.includes(format)) throw new InvalidArgumentError(`--format: unknown format '${o.format}' (one of ${ROUTES_FORMATS.join(', ')})`);
       const map = o.nodeNameMap ? loadNodeNameMap(o.nodeNameMap) : undefined;
-      let snap;
+      let snap: FabricSnapshot;
       if (o.snapshot) {
-        snap = loadFabricFile(o.snapshot, map);
-        if (!snap.routes) throw new InvalidArgumentError(`${o.snapshot}: the snapshot has no forwarding tables (save one with hpcnet ib routes --save FILE)`);
+        const [fabric, routes] = routesOf(o.snapshot, map);
+        snap = { fabric, counters: [], routes };
       } else {
         await using port = await openPortFromFlags(o, o.window !== undefined ? { window: o.window } : {});
         const { fabric } = await discover(port);

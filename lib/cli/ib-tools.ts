@@ -4,13 +4,15 @@
  * -t timeout, --node-name-map file; --json everywhere.
  */
 import type { Command } from 'commander';
-import type { Address } from '../ib/address.js';
+import { parseAddress, type Address } from '../ib/address.js';
+import { traceRoutes } from '../ib/routing/trace.js';
 import { MGMT_CLASS } from '../ib/attributes.js';
 import * as q from '../ib/queries/index.js';
 import { InvalidArgumentError } from '../errors.js';
 import { toJsonValue } from '../util/json.js';
 import { loadNameMap, openPortFromFlags, parseGuid, parseNum, targetFromFlags, withToolFlags, type ToolFlags } from './ib-flags.js';
 import { action, printJson } from './util.js';
+import { routesOf } from './ib-routes.js';
 
 const out = (s: string) => void process.stdout.write(s.endsWith('\n') ? s : s + '\n');
 const json = (v: unknown) => printJson(toJsonValue(v));
@@ -206,10 +208,17 @@ export function registerIbTools(ib: Command): void {
       .command('trace')
       .description('hop-by-hop path between two ports through the forwarding tables, like ibtracert')
       .argument('<src>', 'source LID (or GUID with -G)')
-      .argument('<dst>', 'destination LID (or GUID with -G)'),
+      .argument('<dst>', 'destination LID (or GUID with -G)')
+      .option('--snapshot <file>', 'trace through the forwarding tables saved in a snapshot (hpcnet ib routes --save), sending nothing'),
     { directed: false },
   ).action(
-    action(async (srcText: string, dstText: string, o: ToolFlags) => {
+    action(async (srcText: string, dstText: string, o: ToolFlags & { snapshot?: string }) => {
+      if (o.snapshot) {
+        if (o.G) throw new InvalidArgumentError('--snapshot takes LIDs, not GUIDs (-G)');
+        const t = traceRoutes(...routesOf(o.snapshot), parseAddress(srcText).lid!, parseAddress(dstText).lid!);
+        if (o.json) return json(t);
+        return out(q.traceText(t, loadNameMap(o)));
+      }
       await using port = await openPortFromFlags(o);
       const r = new q.Resolver(port);
       const src = await targetFromFlags(port, srcText, o, r);

@@ -8,7 +8,7 @@
  *   a black hole (255, a port that is down or unconnected, a port beyond
  *   the switch's ports, a node that does not own the LID) or in a loop;
  * - the channel dependency graph (a channel is one direction of a
- *   switch-to-switch link): for each CA destination, the traffic from every
+ *   switch-to-switch link): for each destination LID, the traffic from every
  *   switch with CAs attached marks the switches it crosses, and each
  *   switch forwarding from channel (u -> v) to channel (v -> w) adds the
  *   dependency; a cycle (iterative DFS, O(channels + dependencies)) is a
@@ -199,6 +199,8 @@ export function analyzeRoutes(fabric: Fabric, routes: RoutingTables, opts: Analy
   const unreachable: Unreachable[] = [];
   const long = new Map<number, LongRoutes>();
   const checked = tables.filter(Boolean).length;
+  const checkedCa = tables.filter((t, i) => t && hasCa[i]).length;
+  const caFirst = Int32Array.from([...Array(S).keys()].sort((x, y) => hasCa[y]! - hasCa[x]! || x - y));
   let pairs = 0;
 
   // Channel dependencies: channel id = switch * P + port.
@@ -223,8 +225,13 @@ export function analyzeRoutes(fabric: Fabric, routes: RoutingTables, opts: Analy
       failures.push({ key });
       return failures.length - 1;
     };
-    for (let s0 = 0; s0 < S; s0++) {
+    // Sources: every switch for CA and router LIDs; for a switch's own LID only the switches with CAs
+    // (CA traffic to a switch: up/down engines leave root-to-root switch routes empty by design).
+    const allSources = d.owner.type !== 'Switch';
+    for (let si = 0; si < S; si++) {
+      const s0 = caFirst[si]!;
       if (state[s0] !== 0) continue;
+      if (!allSources && !hasCa[s0]) continue;
       let u = s0;
       // Walk until a switch with a known outcome; then settle the stack.
       let outcome = 0; // 2 reaches (hops in h), 3 fails (failure id in f), 4 undetermined
@@ -323,17 +330,15 @@ export function analyzeRoutes(fabric: Fabric, routes: RoutingTables, opts: Analy
     }
     const sources: number[] = [];
     for (let i = 0; i < S; i++) {
-      if (!tables[i]) continue;
+      if (!tables[i] || (!allSources && !hasCa[i])) continue;
       pairs++;
       if (state[i] === 3) sources.push(i);
     }
     if (sources.length > 0) {
-      unreachable.push({ lid: L, owner: d.owner, ownerPort: d.ownerPort, sources, of: checked });
+      unreachable.push({ lid: L, owner: d.owner, ownerPort: d.ownerPort, sources, of: allSources ? checked : checkedCa });
     }
-    if (!d.isCa) continue;
-
-    // route-hops: from switches with CAs, switch-to-switch links = hops - 1.
-    for (let i = 0; i < S; i++) {
+    // route-hops: from switches with CAs to CA LIDs, switch-to-switch links = hops - 1.
+    for (let i = 0; i < S && d.isCa; i++) {
       if (!hasCa[i] || state[i] !== 2) continue;
       const links = hops[i]! - 1;
       if (links <= maxHops) continue;
@@ -344,7 +349,8 @@ export function analyzeRoutes(fabric: Fabric, routes: RoutingTables, opts: Analy
       if (lr.examples.length < 8) lr.examples.push(L);
     }
 
-    // Channel dependencies for traffic from every switch with CAs to this CA LID.
+    // Channel dependencies of CA traffic (from every switch with CAs) to this LID (CA, router or switch:
+    // GMPs to switches travel on data VLs too).
     for (let s = 0; s < S; s++) {
       if (!hasCa[s]) continue;
       let u = s;

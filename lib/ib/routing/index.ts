@@ -5,3 +5,4 @@ export * from './analysis.js';
 export * from './formats.js';
 export * from './write.js';
 export { ROUTING_RULES, routingRequested } from './rules.js';
+export * from './trace.js';
