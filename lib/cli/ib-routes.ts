@@ -6,8 +6,8 @@ import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { parseAddress } from '../ib/address.js';
 import { discover } from '../ib/discovery/discover.js';
-import { ROUTES_FORMATS, parseLftChanges, readRoutes, renderRoutes, setLftEntries, type RoutesFormat, type RoutingTables } from '../ib/routing/index.js';
-import { applyNodeNameMap, loadFabricFile, loadNodeNameMap, writeSnapshot, type Fabric, type FabricSnapshot, type NodeNameMap } from '../ib/topology/index.js';
+import { ROUTES_FORMATS, loadRoutesSnapshot, parseLftChanges, readRoutes, renderRoutes, setLftEntries, type RoutesFormat } from '../ib/routing/index.js';
+import { applyNodeNameMap, loadNodeNameMap, writeSnapshot, type FabricSnapshot } from '../ib/topology/index.js';
 import { InvalidArgumentError } from '../errors.js';
 import { openPortFromFlags, targetFromFlags, withPortFlags, withToolFlags, type PortFlags, type ToolFlags } from './ib-flags.js';
 import { action, parseIntOption, printJson } from './util.js';
@@ -20,13 +20,6 @@ interface RoutesFlags extends PortFlags {
   save?: string;
   nodeNameMap?: string;
   window?: number;
-}
-
-/** The fabric and forwarding tables of a saved snapshot (an error when it has none). */
-export function routesOf(file: string, map?: NodeNameMap): [Fabric, RoutingTables] {
-  const snap = loadFabricFile(file, map);
-  if (!snap.routes) throw new InvalidArgumentError(`${file}: the snapshot has no forwarding tables (save one with hpcnet ib routes --save FILE)`);
-  return [snap.fabric, snap.routes];
 }
 
 export function registerIbRoutes(ib: Command): void {
@@ -48,8 +41,7 @@ export function registerIbRoutes(ib: Command): void {
       const map = o.nodeNameMap ? loadNodeNameMap(o.nodeNameMap) : undefined;
       let snap: FabricSnapshot;
       if (o.snapshot) {
-        const [fabric, routes] = routesOf(o.snapshot, map);
-        snap = { fabric, counters: [], routes };
+        snap = { ...loadRoutesSnapshot(o.snapshot, map), counters: [] };
       } else {
         await using port = await openPortFromFlags(o, o.window !== undefined ? { window: o.window } : {});
         const { fabric } = await discover(port);

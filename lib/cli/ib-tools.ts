@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import { parseAddress, type Address } from '../ib/address.js';
+import { loadRoutesSnapshot } from '../ib/routing/load.js';
 import { traceRoutes } from '../ib/routing/trace.js';
 import { MGMT_CLASS } from '../ib/attributes.js';
 import * as q from '../ib/queries/index.js';
@@ -12,7 +13,6 @@ import { InvalidArgumentError } from '../errors.js';
 import { toJsonValue } from '../util/json.js';
 import { loadNameMap, openPortFromFlags, parseGuid, parseNum, targetFromFlags, withToolFlags, type ToolFlags } from './ib-flags.js';
 import { action, printJson } from './util.js';
-import { routesOf } from './ib-routes.js';
 
 const out = (s: string) => void process.stdout.write(s.endsWith('\n') ? s : s + '\n');
 const json = (v: unknown) => printJson(toJsonValue(v));
@@ -215,7 +215,8 @@ export function registerIbTools(ib: Command): void {
     action(async (srcText: string, dstText: string, o: ToolFlags & { snapshot?: string }) => {
       if (o.snapshot) {
         if (o.G) throw new InvalidArgumentError('--snapshot takes LIDs, not GUIDs (-G)');
-        const t = traceRoutes(...routesOf(o.snapshot), parseAddress(srcText).lid!, parseAddress(dstText).lid!);
+        const { fabric, routes } = loadRoutesSnapshot(o.snapshot);
+        const t = traceRoutes(fabric, routes, parseAddress(srcText).lid!, parseAddress(dstText).lid!);
         if (o.json) return json(t);
         return out(q.traceText(t, loadNameMap(o)));
       }

@@ -6,3 +6,4 @@ export * from './formats.js';
 export * from './write.js';
 export { ROUTING_RULES, routingRequested } from './rules.js';
 export * from './trace.js';
+export * from './load.js';
