@@ -22,18 +22,34 @@ function splitName(name: string): Split | undefined {
   return m && m[1] !== '' ? { prefix: m[1]!, digits: m[2]! } : undefined;
 }
 
+interface SortKey {
+  name: string;
+  prefix: string;
+  num: number;
+}
+
+function sortKey(name: string): SortKey {
+  const s = splitName(name);
+  return s ? { name, prefix: s.prefix, num: Number(s.digits) } : { name, prefix: name, num: -1 };
+}
+
+function compareKeys(a: SortKey, b: SortKey): number {
+  if (a.prefix !== b.prefix) return a.prefix < b.prefix ? -1 : 1;
+  if (a.num !== b.num) return a.num - b.num;
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+}
+
 /** Natural order: by prefix, then numerically by trailing number, then by text. */
 export function compareHostnames(a: string, b: string): number {
-  const sa = splitName(a);
-  const sb = splitName(b);
-  if (sa && sb && sa.prefix === sb.prefix) {
-    const d = Number(sa.digits) - Number(sb.digits);
-    if (d !== 0) return d;
-  }
-  const pa = sa ? sa.prefix : a;
-  const pb = sb ? sb.prefix : b;
-  if (pa !== pb) return pa < pb ? -1 : 1;
-  return a < b ? -1 : a > b ? 1 : 0;
+  return compareKeys(sortKey(a), sortKey(b));
+}
+
+/** Names in natural order (a new array; each name is parsed once). */
+export function sortHostnames(names: Iterable<string>): string[] {
+  return [...names]
+    .map(sortKey)
+    .sort(compareKeys)
+    .map((k) => k.name);
 }
 
 /** Ranges of consecutive integers, as `a-b` or `a`, each number padded to `width` (0: unpadded). */
@@ -67,7 +83,7 @@ export function compressHostlist(names: Iterable<string>): string {
   // Groups keyed by prefix + width (0 = unpadded), in order of first appearance after sorting.
   const groups = new Map<string, { prefix: string; width: number; nums: number[] }>();
   const parts: Array<{ sortKey: string; text?: string; group?: string }> = [];
-  for (const n of unique.sort(compareHostnames)) {
+  for (const n of sortHostnames(unique)) {
     const s = splits.get(n);
     if (!s) {
       parts.push({ sortKey: n, text: n });

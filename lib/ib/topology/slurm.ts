@@ -36,7 +36,7 @@
  *   stores it but does not use it for placement.
  */
 import { InvalidArgumentError } from '../../errors.js';
-import { compareHostnames, compressHostlist } from './hostlist.js';
+import { compareHostnames, compressHostlist, sortHostnames } from './hostlist.js';
 import type { Fabric, FabricNode, LinkSpeed, LinkWidth } from './model.js';
 import { WIDTH_LANES } from './model.js';
 import type { NodeNameMap } from './nodenamemap.js';
@@ -210,7 +210,8 @@ export function toSlurmTopology(fabric: Fabric, options: SlurmTopologyOptions = 
   // A switch cabled to CAs without a name is no leaf; it is an upper switch
   // only right above a leaf (a spine with an unnamed storage server, not a
   // leaf of unnamed CAs above the spines).
-  const withCas = new Set(fabric.nodes.filter((n) => n.type !== 'Switch').flatMap((n) => n.ports.flatMap((p) => (p.remote ? [p.remote.node] : []))));
+  const withCas = new Set<string>();
+  for (const n of fabric.nodes) if (n.type !== 'Switch') for (const p of n.ports) if (p.remote) withCas.add(p.remote.node);
   const level = new Map<string, number>();
   let frontier = [...new Set(attachments.map((a) => a.leaf))];
   for (const id of frontier) level.set(id, 1);
@@ -344,8 +345,8 @@ export function toSlurmTopology(fabric: Fabric, options: SlurmTopologyOptions = 
 
   const out: SlurmSwitch[] = [...entries.values(), ...[...extraLeaves.values()].map((x) => x.entry)];
   for (const e of out) {
-    e.nodes.sort(compareHostnames);
-    e.switches.sort(compareHostnames);
+    e.nodes = sortHostnames(e.nodes);
+    e.switches = sortHostnames(e.switches);
     if (options.linkSpeed) {
       const r = mode(e.level === 1 ? (leafRates.get(e.node ?? e.name) ?? []) : (upperRates.get(e.node!) ?? []));
       if (r !== undefined) e.linkSpeed = r;
@@ -356,8 +357,14 @@ export function toSlurmTopology(fabric: Fabric, options: SlurmTopologyOptions = 
   // Separate trees: Slurm will not place one job across them.
   const root = new Map<string, string>();
   const find = (x: string): string => {
-    while (root.get(x) !== undefined && root.get(x) !== x) x = root.get(x)!;
-    return x;
+    let r = x;
+    while (root.get(r) !== r) r = root.get(r)!;
+    while (x !== r) {
+      const next = root.get(x)!;
+      root.set(x, r);
+      x = next;
+    }
+    return r;
   };
   for (const e of out) root.set(e.name, e.name);
   for (const e of out) for (const c of e.switches) root.set(find(c), find(e.name));

@@ -23,8 +23,10 @@ export interface Run {
 }
 
 const live = new Set<ChildProcess>();
+const dirs = new Set<string>();
 process.on('exit', () => {
   for (const c of live) c.kill('SIGKILL');
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
 function freePort(): Promise<number> {
@@ -70,6 +72,7 @@ export class SlurmCtld {
   /** Start munged and slurmctld reading `topology` as topology.conf; `hosts` are declared as nodes. */
   static async start(hosts: string[], topology: string): Promise<SlurmCtld> {
     const dir = mkdtempSync(join(tmpdir(), 'hpcnet-slurm-'));
+    dirs.add(dir);
     const s = new SlurmCtld(dir);
     try {
       // munged wants the socket's folder searchable by everyone and the key private.
@@ -82,8 +85,8 @@ export class SlurmCtld {
         process.env,
       );
       s.daemons.push(munge);
-      for (let i = 0; !existsSync(sock); i++) {
-        if (munge.child.exitCode !== null || i > 200) throw new Error(`munged did not start: ${munge.log()}`);
+      for (const deadline = Date.now() + 30_000; !existsSync(sock); ) {
+        if (munge.child.exitCode !== null || Date.now() > deadline) throw new Error(`munged did not start: ${munge.log()}`);
         await sleep(50);
       }
       const port = await freePort();
@@ -118,11 +121,12 @@ export class SlurmCtld {
       writeFileSync(join(dir, 'topology.conf'), topology);
       const ctld = daemon('slurmctld', ['-D', '-i', '-f', s.conf], { ...process.env, SLURM_CONF: s.conf });
       s.daemons.push(ctld);
-      for (let i = 0; ; i++) {
+      // A generous hang guard: the machine may be busy.
+      for (const deadline = Date.now() + 90_000; ; ) {
         if (ctld.child.exitCode !== null || ctld.child.signalCode !== null) throw new Error(`slurmctld exited (${ctld.child.exitCode ?? ctld.child.signalCode}): ${ctld.log()}`);
         const r = await s.scontrol(['ping']);
         if (r.code === 0 && /is UP/.test(r.stdout)) break;
-        if (i > 120) throw new Error(`slurmctld did not answer: ${r.stdout}${r.stderr}\n${ctld.log()}`);
+        if (Date.now() > deadline) throw new Error(`slurmctld did not answer within 90 s: ${r.stdout}${r.stderr}\n${ctld.log()}`);
         await sleep(250);
       }
       return s;
@@ -148,6 +152,7 @@ export class SlurmCtld {
   async stop(): Promise<void> {
     for (const d of [...this.daemons].reverse()) await stopChild(d.child);
     rmSync(this.dir, { recursive: true, force: true });
+    dirs.delete(this.dir);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
