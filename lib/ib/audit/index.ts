@@ -13,6 +13,7 @@ export * from './config.js';
 export * from './engine.js';
 export * from './rules.js';
 export * from './report.js';
+export * from './html.js';
 export * from './counters.js';
 export * from './baseline.js';
 

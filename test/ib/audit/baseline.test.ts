@@ -83,8 +83,9 @@ describe('audit against a baseline (live, bundled fabric)', () => {
     const junitNew = (await audit([...base, '--format', 'junit', '--fail-on', 'new'])).stdout;
     assert.match(junitNew, /failures="1"/);
     const html = (await audit([...base, '--format', 'html'])).stdout;
-    const badges = [...html.matchAll(/<span class="badge (new|persisting|resolved)"/g)].map((m) => m[1]).sort();
+    const badges = [...html.matchAll(/<td><span class="sev \w+">\w+<\/span> <span class="badge (new|persisting|resolved)">/g)].map((m) => m[1]).sort();
     assert.deepEqual(badges, ['new', 'persisting', 'persisting', 'resolved']);
+    assert.match(html, /id="bystate"><span class="badge new">new<\/span> 1 <span class="badge persisting">persisting<\/span> 2 <span class="badge resolved">resolved<\/span> 1/);
   });
 
   it('--fail-on new: exit 0 when nothing is new, 1 when something is; --fail-on any (default) fails on persisting errors', async () => {

@@ -111,9 +111,9 @@ describe('audit reports and CLI', () => {
     assert.match(reportToJunit(report, true), /failures="3"/);
   });
 
-  it('HTML: one self-contained file that headless Chromium renders, problem links highlighted', () => {
+  it('HTML: one self-contained file that headless Chromium renders, the faulty ports marked in the topology view', () => {
     const html = reportToHtml(report, faulty.fabric);
-    assert.ok(!/<script|<link |src=|href=/i.test(html), 'no external resources or scripts');
+    assert.ok(!/<link |src=|https?:\/\//i.test(html), 'no external resources');
     const file = join(dir, 'report.html');
     writeFileSync(file, html);
     const chrome = ['chromium', 'chromium-browser', 'google-chrome'].find((c) => {
@@ -127,12 +127,14 @@ describe('audit reports and CLI', () => {
     assert.ok(chrome, 'chromium is installed by scripts/setup');
     const flags = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', `--user-data-dir=${join(dir, 'chrome')}`];
     const dom = execFileSync(chrome, [...flags, '--dump-dom', `file://${file}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 60_000 });
-    assert.match(dom, /<svg[^>]*id="topology"/);
-    assert.equal((dom.match(/<line /g) ?? []).length, faulty.fabric.links.length);
-    // the degraded host link (error) and spine01's port 2 link (warning) are highlighted; the counter port leaf01[1] is a host link too
-    assert.equal((dom.match(/class="link problem error"/g) ?? []).length, 2);
-    assert.equal((dom.match(/class="link problem warning"/g) ?? []).length, 1);
-    assert.equal((dom.match(/<tr class="(error|warning|info)">/g) ?? []).length, report.findings.length);
+    assert.match(dom, /<section id="topology-view" data-kind="leveled">/);
+    // 2 leaves x 2 spines, one link each; 3 host ports per leaf
+    assert.equal((dom.match(/<div class="r" data-r=/g) ?? []).length, 2);
+    assert.equal((dom.match(/<div class="hr" data-h=/g) ?? []).length, 2);
+    // the degraded host link, and the two counter findings (leaf01's host port 1, spine01's port 2 to a leaf)
+    assert.equal((dom.match(/data-state="degraded"/g) ?? []).length, 1);
+    assert.equal((dom.match(/data-state="errors"/g) ?? []).length, 2);
+    assert.equal((dom.match(/<tr id="f\d+" class="(error|warning|info)/g) ?? []).length, report.findings.length);
     assert.match(dom, /id="status">FAIL</);
     const png = join(dir, 'report.png');
     execFileSync(chrome, [...flags, `--screenshot=${png}`, '--window-size=1200,900', `file://${file}`], { stdio: 'ignore', timeout: 60_000 });
