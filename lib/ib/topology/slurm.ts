@@ -99,7 +99,8 @@ function guidHex(n: FabricNode): string {
 }
 
 function compilePattern(p: RegExp | string): RegExp {
-  if (p instanceof RegExp) return p;
+  // exec() on a global or sticky expression would carry lastIndex from one CA to the next.
+  if (p instanceof RegExp) return p.global || p.sticky ? new RegExp(p.source, p.flags.replace(/[gy]/g, '')) : p;
   try {
     return new RegExp(p);
   } catch (e) {

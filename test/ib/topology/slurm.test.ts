@@ -14,6 +14,7 @@ import { describe, it } from 'node:test';
 import { IbSim } from '../../../lib/sim/ibsim.js';
 import { generateFatTree, type FatTreeOptions } from '../../../lib/sim/netfile.js';
 import { compressHostlist, readIbnetdiscover, toSlurmTopology, type Fabric } from '../../../lib/ib/topology/index.js';
+import * as hpcnet from '../../../lib/index.js';
 import { runCli } from '../../helpers/cli.js';
 import { tmpDir, tool } from './helpers/fabric-tools.js';
 import { SlurmCtld } from './helpers/slurmctld.js';
@@ -187,7 +188,10 @@ async function withSim<T>(o: FatTreeOptions | string, fn: (sim: IbSim, topo: str
 // ---------------------------------------------------------------------------
 
 describe('compressed hostlists', () => {
-  it('ranges by prefix and padding, and expand back to the same set', () => {
+  it('ranges by prefix and padding, and expand back to the same set; exported from the package entry', () => {
+    assert.equal(hpcnet.toSlurmTopology, toSlurmTopology);
+    assert.equal(hpcnet.compressHostlist, compressHostlist);
+    assert.equal(hpcnet.topology.toSlurmTopology, toSlurmTopology);
     const names = [...Array.from({ length: 18 }, (_, i) => `node${String(i + 1).padStart(3, '0')}`), 'node020'];
     assert.equal(compressHostlist(names.reverse()), 'node[001-018,020]');
     assert.equal(compressHostlist(['n9', 'n10', 'n11', 'login', 'n099', 'n100', 'gpu01-ib', '17']), '17,gpu01-ib,login,n[9-11],n[099-100]');
@@ -325,6 +329,8 @@ describe('Slurm topology.conf from simulated fat trees', () => {
         const lines = r.stderr.trim().split('\n');
         assert.equal(lines.filter((l) => /: the hostname pattern does not match its node description$/.test(l)).length, 3, r.stderr);
         assert.match(r.stderr, /2 switches share the name 'edge'/);
+        const lib = toSlurmTopology(fabric, { hostnamePattern: /(?<host>(?:node|gpu)\d+)/g });
+        assert.deepEqual(sorted(lib.hosts.keys()), ['gpu04', 'gpu05', 'gpu06', 'node01', 'node02', 'node03'], 'a global pattern matches every CA');
         // Without the pattern the first word is taken: the gpu hosts collapse into one 'HCA-1'; the ConnectX defaults are left out.
         const plain = toSlurmTopology(fabric);
         assert.equal(plain.warnings.filter((w) => w.kind === 'unnamed-host' && /vendor default/.test(w.message)).length, 3);
