@@ -86,7 +86,7 @@ export function routesDumpFts(fabric: Fabric, routes: RoutingTables, opts: { mul
       out.push('     Ports: ' + Array.from({ length: n.numPorts + 1 }, (_, i) => String(i)).join(' ') + ' ', ' MLid');
       for (const e of s.mft ?? []) {
         const set = new Set(e.ports);
-        out.push(`${hex4(e.mlid)}      ` + Array.from({ length: n.numPorts + 1 }, (_, i) => (set.has(i) ? 'x' : ' ')).join(' '));
+        out.push(`${hex4(e.mlid)}      ` + Array.from({ length: n.numPorts + 1 }, (_, i) => (set.has(i) ? 'x ' : '  ')).join(''));
       }
       out.push(`${(s.mft ?? []).length} valid mlids dumped `);
     }

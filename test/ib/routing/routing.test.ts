@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { generateFatTree } from '../../../lib/sim/netfile.js';
 import { IbSim, type IbSimOptions } from '../../../lib/sim/ibsim.js';
+import { packageRoot } from '../../../lib/util/paths.js';
 import { runCli } from '../../helpers/cli.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'hpcnet-routing-'));
@@ -190,6 +191,13 @@ describe('forwarding tables: hpcnet ib routes against dump_fts, ibroute, ibtrace
         const mine = sw.lft.flatMap((p, lid) => (lid > 0 && p !== 255 ? [`${sw.guid} ${lid} ${p}`] : [])).sort();
         assert.deepEqual(mine, ib, `switch ${sw.guid}`);
       }
+      // Multicast: entries written to one switch read back as dump_fts -M prints them.
+      const setter = join(packageRoot(), 'dist', 'test', 'ib', 'queries', 'clients', 'set-mft.js');
+      await tool(sim, process.execPath, [setter, JSON.stringify({ lid: j.switches[1]!.lid, block: 1, masks: { 0: 0b1010, 7: 0b1001 } })]);
+      const blocks = (t: string) => t.split(/(?=^Multicast mlids)/m).sort();
+      const mOurs = (await hp(sim, ['routes', '-M', '--format', 'dump_fts'])).stdout;
+      assert.deepEqual(blocks(mOurs), blocks(await tool(sim, 'dump_fts', ['-M'])));
+      assert.match(mOurs, /^2 valid mlids dumped $/m);
       // ibtracert for sampled LID pairs, against the trace over the saved model (no MAD sent).
       const { snap, path } = await routeFindings(sim, 'ft-a');
       const caLids = snap.nodes.filter((n) => n.type === 'CA').map((n) => n.ports[0]!.lid!);
