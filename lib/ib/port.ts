@@ -318,7 +318,7 @@ export class Port {
    * Close the port. At once: no more requests, and outstanding ones fail
    * with PortClosedError (before close() returns its promise). Then the
    * engine stops sending, waits for the MADs already on the wire (their reply
-   * or deadline), unregisters its agents and closes the umad fds; the promise
+   * or the kernel's timeout for them, 2 x timeout + 100 ms), unregisters its agents and closes the umad fds; the promise
    * resolves after that. Calling it again returns the same promise.
    */
   close(): Promise<void> {

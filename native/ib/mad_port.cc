@@ -25,7 +25,7 @@
 // which is referenced only while requests are outstanding: an idle port does
 // not keep the process alive. close() fails every outstanding request with
 // "port closed" at once, then (asynchronously) stops sending, waits for the
-// MADs on the wire until their reply or deadline, and closes the fds.
+// MADs on the wire until their reply or the kernel's timeout for them, and closes the fds.
 #include "ib/mad_port.h"
 
 #include <endian.h>
@@ -336,7 +336,7 @@ Napi::Value MadPort::Send(const Napi::CallbackInfo& info) {
 }
 
 // cancel(id): the request is dropped (its callback is not called). A MAD
-// already sent stays tracked until its reply or deadline (see MadAttempt).
+// already sent stays tracked until its reply or the kernel's timeout (see MadAttempt).
 Napi::Value MadPort::Cancel(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!CheckTag(info)) return env.Undefined();
@@ -359,7 +359,7 @@ Napi::Value MadPort::Cancel(const Napi::CallbackInfo& info) {
 // close() -> Promise<void>. At once: no more sends, and every outstanding
 // callback is called with kClosed before close() returns. Then the engine
 // thread stops sending, waits for the MADs already on the wire (until their
-// reply or their deadline: umad2sim delivers a late reply into freed memory
+// reply or the kernel's timeout for them: umad2sim delivers a late reply into freed memory
 // once its class's fd is gone), unregisters the agents and closes the fds;
 // the promise resolves after that. A callback that throws does not stop the
 // others; the first exception is thrown from close() after all were called.
@@ -540,9 +540,12 @@ bool MadPort::ReadReply(int s, std::vector<uint8_t>& buf, int& len) {
   return agent >= 0;
 }
 
-// After close: no more sends; wait for the attempts whose deadline has not
-// passed (their reply or status), then return so the fds can be closed.
-// Environment teardown shortens the wait to a second.
+// After close: no more sends; wait for every attempt still unanswered (its
+// reply or status) until the kernel's timeout for it has passed, then return
+// so the fds can be closed. On a kernel, unregistering would cancel them;
+// under umad2sim a reply that arrives after its class's fd is closed is
+// written through a NULL queue (SIGSEGV), and a loaded simulator can answer
+// after the engine's deadline. Environment teardown shortens the wait to a second.
 void MadPort::Drain() {
   std::vector<uint8_t> buf(umad_size() + IB_MAD_SIZE);
   Clock::time_point hurryUntil = Clock::time_point::max();
@@ -553,7 +556,7 @@ void MadPort::Drain() {
     bool active[kSlots] = {false, false, false, false};
     bool any = false;
     for (auto it = attempts_.begin(); it != attempts_.end();) {
-      if (it->second.deadline <= now) {
+      if (it->second.forgetAt <= now) {
         it = attempts_.erase(it);
       } else {
         active[it->second.slot] = any = true;
@@ -652,7 +655,7 @@ void MadPort::Loop() {
       MadRequest* r = it->second;
       byId_.erase(it);
       if (inflight_.erase(r->tid)) {
-        release(r);  // its attempt stays in attempts_ until its reply or deadline
+        release(r);  // its attempt stays in attempts_ until its reply or the kernel's timeout
       } else {
         auto d = dests_.find(r->dest);
         if (d != dests_.end()) {

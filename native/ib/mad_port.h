@@ -52,7 +52,7 @@ struct MadRequest {
 // One sent attempt, by transaction id: kept until its reply or status
 // arrives, or until the kernel's timeout for it has passed, so a late reply
 // or status of an earlier attempt is recognised; close waits for the ones
-// whose engine deadline has not passed yet.
+// still unanswered.
 struct MadAttempt {
   uint32_t reqId = 0;
   int slot = 0;

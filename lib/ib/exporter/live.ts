@@ -4,7 +4,7 @@
  *
  * Why one long-lived port: a collection that times out is cancelled through
  * its AbortSignal (its MADs are cancelled; those already on the wire are
- * still tracked by the engine until their reply or deadline, and ignored
+ * still tracked by the engine until their reply or the kernel's timeout, and ignored
  * then), and the next collection reuses the same port. Opening a port per
  * collection and closing it under MADs in flight is what crashed the
  * exporter under ibsim (issue 12): umad2sim delivers a late reply into the
