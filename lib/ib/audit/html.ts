@@ -102,6 +102,8 @@ interface Matrix {
   cols: FabricNode[];
   cells: MatrixCell[][];
   expected: number;
+  /** Groups of switches joined through the matrix (pods). */
+  blocks?: number;
 }
 
 interface HostPort {
@@ -213,22 +215,40 @@ export function topologyView(fabric: Fabric, findings: readonly Finding[]): Topo
         linkSlot.set(pairKey(cols[mc.col]!.id, rows[r]!.id), { ...s, flip: true });
       }
     }
-    // a dense matrix (most pairs linked) expects every pair to have the usual number of links
-    const counts = m.cells.flat().map((x) => x.links.length);
-    if (!upperOnly && counts.length >= 0.5 * rows.length * cols.length && rows.length * cols.length > 1) {
-      const freq = new Map<number, number>();
-      for (const k of counts) freq.set(k, (freq.get(k) ?? 0) + 1);
-      m.expected = [...freq].sort((a, b) => b[1] - a[1] || b[0] - a[0])[0]![0];
-      for (let r = 0; r < rows.length; r++) {
-        for (let c = 0; c < cols.length; c++) {
-          const have = m.cells[r]!.find((x) => x.col === c)?.links.length ?? 0;
-          if (have < m.expected) {
-            at(r, c).missing = m.expected - have;
+    // Blocks (pods): switches joined through this matrix's links. A dense block
+    // (most of its pairs linked) expects each of its pairs to have the usual
+    // number of links; pairs across blocks expect none.
+    if (!upperOnly) {
+      const R = rows.length;
+      const parent = Array.from({ length: R + cols.length }, (_, i) => i);
+      const root = (i: number): number => {
+        while (parent[i] !== i) i = parent[i] = parent[parent[i]!]!;
+        return i;
+      };
+      m.cells.forEach((row, r) => row.forEach((mc) => (parent[root(r)] = root(R + mc.col))));
+      const blocks = new Map<number, { rows: number[]; cols: number[]; counts: number[] }>();
+      const block = (i: number) => blocks.get(root(i)) ?? blocks.set(root(i), { rows: [], cols: [], counts: [] }).get(root(i))!;
+      for (let r = 0; r < R; r++) block(r).rows.push(r);
+      for (let c = 0; c < cols.length; c++) block(R + c).cols.push(c);
+      m.cells.forEach((row, r) => row.forEach((mc) => block(r).counts.push(mc.links.length)));
+      for (const bl of blocks.values()) {
+        const pairs = bl.rows.length * bl.cols.length;
+        if (pairs < 2 || bl.counts.length < 0.5 * pairs) continue;
+        const freq = new Map<number, number>();
+        for (const k of bl.counts) freq.set(k, (freq.get(k) ?? 0) + 1);
+        const expected = [...freq].sort((x, y) => y[1] - x[1] || y[0] - x[0])[0]![0];
+        m.expected = Math.max(m.expected, expected);
+        for (const r of bl.rows) {
+          const have = new Map(m.cells[r]!.map((x) => [x.col, x.links.length]));
+          for (const c of bl.cols) {
+            if ((have.get(c) ?? 0) >= expected) continue;
+            at(r, c).missing = expected - (have.get(c) ?? 0);
             linkSlot.set(pairKey(rows[r]!.id, cols[c]!.id), { m, r, c, flip: false });
             linkSlot.set(pairKey(cols[c]!.id, rows[r]!.id), { m, r, c, flip: true });
           }
         }
       }
+      m.blocks = blocks.size;
     }
     for (const row of m.cells) row.sort((a, b) => a.col - b.col);
     view.matrices.push(m);
@@ -510,7 +530,7 @@ function headAttrs(n: FabricNode, view: TopologyView, used: Set<string>, finding
 function renderMatrix(m: Matrix, mi: number, findings: readonly Finding[], view: TopologyView, used: Set<string>): { html: string; data: unknown } {
   const parts: string[] = [];
   const colTpl = `minmax(110px,170px) repeat(${m.cols.length}, var(--cw))`;
-  parts.push(`<h3>${esc(m.title)}: ${m.rows.length} × ${m.cols.length}${m.expected ? `, ${m.expected} link(s) per pair expected` : ''}</h3>`);
+  parts.push(`<h3>${esc(m.title)}: ${m.rows.length} × ${m.cols.length}${m.blocks && m.blocks > 1 ? ` in ${m.blocks} groups (pods)` : ''}${m.expected ? `, ${m.expected} link(s) per pair${m.blocks && m.blocks > 1 ? ' of a group' : ''} expected` : ''}</h3>`);
   parts.push(`<div class="scroll"><div class="mx" data-m="${mi}" style="grid-template-columns:${colTpl}">`);
   parts.push(`<b class="corner"></b>${m.cols.map((c, ci) => `<b class="ch"><span id="m${mi}c${ci}"${headAttrs(c, view, used, findings)}>${esc(label(c))}</span></b>`).join('')}`);
   const rowsData: unknown[] = [];
@@ -631,7 +651,7 @@ tr.resolved td{color:#64748b}
 .mx{display:grid;grid-template-rows:65px;grid-auto-rows:var(--cw);gap:1px;padding:2px;width:max-content}
 .mx .r{display:contents}
 .mx a{display:block;background:${STATE_COLOR.ok};font-size:9px;line-height:var(--cw);text-align:center;color:#102a43;text-decoration:none;min-width:0;scroll-margin:85px 20px 20px 185px}
-.mx .rh{position:sticky;left:0;background:#f0f4f8;font-size:10px;font-weight:normal;white-space:nowrap;overflow:hidden;text-overflow:ellipsis;padding-right:.4em;z-index:1;line-height:var(--cw)}
+.mx .rh{grid-column:1;position:sticky;left:0;background:#f0f4f8;font-size:10px;font-weight:normal;white-space:nowrap;overflow:hidden;text-overflow:ellipsis;padding-right:.4em;z-index:1;line-height:var(--cw)}
 .mx .ch{position:sticky;top:0;background:#f0f4f8;height:65px;writing-mode:vertical-rl;transform:rotate(180deg);font-size:10px;font-weight:normal;white-space:nowrap;overflow:hidden;z-index:1}
 .mx .corner{position:sticky;top:0;left:0;background:#f0f4f8;z-index:2;height:65px}
 .hosts{display:flex;flex-direction:column;gap:2px;max-height:75vh;overflow:auto;border:1px solid #d9e2ec;padding:4px;background:#fbfbfb}

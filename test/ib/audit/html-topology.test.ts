@@ -302,6 +302,35 @@ describe('HTML report topology view in headless Chromium', () => {
     });
   });
 
+  it('a 3-level fat tree in 2 pods (ibsim): one matrix per adjacent level pair, an unlinked leaf-spine cable marked missing without a reference, no pair across pods', async (t) => {
+    const sim = await startSim(generateFatTree({ leaves: 8, spines: 4, hostsPerLeaf: 4, cores: 2, pods: 2, linksPerSpine: 2 }));
+    try {
+      // one of the two parallel cables leaf03-spine02 (leaf03's ports 5, 6 go to spine01, 7 and 8 to spine02)
+      await sim.console('Unlink "S-leaf03"[7]');
+      const html = join(dir, 'pods.html');
+      const a = await runCli(['--sim-name', sim.name, 'ib', 'audit', '--format', 'html', '-o', html]);
+      assert.ok(a.code === 0 || a.code === 1, a.stderr);
+      await browser.goto(`file://${html}`);
+      const r = await browser.eval<{ heads: string[]; missing: Array<{ text: string; title: string }>; cells: number }>(`({
+        heads: [...document.querySelectorAll('#topology-view h3')].map((h) => h.textContent),
+        missing: [...document.querySelectorAll('.mx a.missing')].map((a) => ({ text: a.textContent, title: a.title })),
+        cells: document.querySelectorAll('.mx a').length,
+      })`);
+      t.diagnostic(JSON.stringify(r.heads));
+      assert.deepEqual(r.heads.slice(0, 2), [
+        'level 1 × level 2 switches: 8 × 4 in 2 groups (pods), 2 link(s) per pair of a group expected',
+        'level 2 × level 3 switches: 4 × 2, 1 link(s) per pair expected',
+      ]);
+      assert.equal(r.missing.length, 1, JSON.stringify(r.missing));
+      assert.equal(r.missing[0]!.text, '1');
+      assert.match(r.missing[0]!.title, /^leaf03 port 8 ↔ spine02 port \d+\n1 link\(s\) fewer than most pairs \(2\)/);
+      assert.equal(r.cells, 8 * 2 + 4 * 2, 'only pairs within a pod, and every spine-core pair');
+      await save('pods');
+    } finally {
+      await sim.stop();
+    }
+  });
+
   describe('fabrics that are not leveled', () => {
     function render(snapshot: FabricSnapshot, name: string, tweak?: (f: Fabric) => void): { file: string; report: AuditReport } {
       tweak?.(snapshot.fabric);
