@@ -60,7 +60,8 @@ export function registerIbDiscover(ib: Command): void {
         ...(o.window !== undefined ? { window: o.window } : {}),
         ...(o.perDestination !== undefined ? { perDestination: o.perDestination } : {}),
       });
-      const bar = progressLine(!o.quiet && process.stderr.isTTY === true);
+      const showProgress = !o.quiet && process.stderr.isTTY === true;
+      const bar = progressLine(showProgress);
       const ac = new AbortController();
       const onSig = () => ac.abort(new Error('interrupted'));
       process.once('SIGINT', onSig);
@@ -70,7 +71,8 @@ export function registerIbDiscover(ib: Command): void {
           ...(o.retries !== undefined ? { retries: o.retries } : {}),
           ...(from ? { from } : {}),
           signal: ac.signal,
-          onProgress: (p) => bar.update(p),
+          // Progress is built only for a display (it walks the fabric found so far).
+          ...(showProgress ? { onProgress: (p: DiscoveryProgress) => bar.update(p) } : {}),
         });
         const fabric = map ? applyNodeNameMap(r.fabric, map) : r.fabric;
         const text = renderTopology(fabric, format, o);

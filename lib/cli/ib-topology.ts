@@ -55,6 +55,12 @@ function choice<T extends string>(name: string, allowed: readonly T[]) {
   };
 }
 
+/** --samples: 1 or 2 live counter samples. */
+function samplesOption(v: string): 1 | 2 {
+  if (v !== '1' && v !== '2') throw new InvalidArgumentError(`--samples: expected 1 or 2, got '${v}'`);
+  return Number(v) as 1 | 2;
+}
+
 async function liveSnapshot(hooks: IbTopologyHooks, what: string, samples: number, intervalMs: number, routes = false): Promise<FabricSnapshot> {
   if (!hooks.live) throw new InvalidArgumentError(`${what}: live discovery is not available in this build; give a saved file instead`);
   return hooks.live.snapshot({ samples, intervalMs, ...(routes ? { routes } : {}) });
@@ -96,15 +102,37 @@ export function registerIbTopology(ib: Command, hooks: IbTopologyHooks = {}): vo
     .option('--fail-on <which>', `findings that fail the audit (exit 1): ${FAIL_ON.join(' or ')} (new: only those not in the baseline)`, choice('--fail-on', FAIL_ON), 'any' as FailOn)
     .option('--name <name>', 'name of the fabric in the report (default: subnet prefix and master SM node description)')
     .option('--routing', 'also read every switch\'s forwarding tables and run the routing rules (route-*)')
+    .option(
+      '--samples <n>',
+      'live counter samples: 2 (default; the counter-rate rule compares them) or 1 (discovery and one sweep, like ibqueryerrors; counter-rate is listed as not run)',
+      samplesOption,
+    )
     .action(
       action(
-        async (o: AuditOptionsText & { routing?: boolean; snapshot?: string; format: ReportFormat; json?: boolean; output?: string; strict?: boolean; failOn: FailOn }) => {
+        async (
+          o: AuditOptionsText & {
+            routing?: boolean;
+            snapshot?: string;
+            format: ReportFormat;
+            json?: boolean;
+            output?: string;
+            strict?: boolean;
+            failOn: FailOn;
+            samples?: 1 | 2;
+          },
+        ) => {
           const opts = auditOptionsFromText(o);
           const prep = prepareAudit(opts);
           if (o.routing) prep.config.routing = { ...prep.config.routing, enabled: true };
           const snapshot = o.snapshot
             ? loadFabricFile(o.snapshot, prep.nodeNameMap)
-            : await liveSnapshot(hooks, 'ib audit', prep.config.skip.has('counter-rate') ? 1 : 2, prep.config.rate.intervalMs, prep.config.routing?.enabled === true);
+            : await liveSnapshot(
+                hooks,
+                'ib audit',
+                o.samples ?? (prep.config.skip.has('counter-rate') ? 1 : 2),
+                prep.config.rate.intervalMs,
+                prep.config.routing?.enabled === true,
+              );
           const report = auditPrepared(snapshot, prep, opts);
           const format: ReportFormat = o.json ? 'json' : o.format;
           output(renderReport(report, format, snapshot.fabric, o.strict ?? false, o.failOn), o.output);

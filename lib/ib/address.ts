@@ -26,11 +26,12 @@ export function checkLid(lid: unknown, what = 'LID'): number {
 export function checkPath(path: unknown): number[] {
   if (!Array.isArray(path)) throw new BadAddressError('a directed route must be an array of port numbers');
   if (path.length > MAX_DR_HOPS) throw new BadAddressError(`a directed route has at most ${MAX_DR_HOPS} hops, got ${path.length}`);
-  path.forEach((p: unknown, i) => {
+  for (let i = 0; i < path.length; i++) {
+    const p: unknown = path[i];
     if (typeof p !== 'number' || !Number.isInteger(p) || p < 0 || p > 255) {
       throw new BadAddressError(`directed route hop ${i + 1}: port number must be 0..255, got ${String(p)}`);
     }
-  });
+  }
   return path as number[];
 }
 

@@ -231,6 +231,8 @@ export class Port {
       done(undefined, res);
     };
     try {
+      // One fixed-shape object, no spreads: this is the per-MAD hot path.
+      const path = addr.path;
       id = transport.send(
         {
           mgmtClass,
@@ -238,9 +240,10 @@ export class Port {
           attrId: req.attrId,
           attrMod: req.attrMod ?? 0,
           lid: addr.lid ?? 0,
-          ...(addr.path ? { path: addr.path, drSlid: addr.lid !== undefined ? this.lid : 0xffff } : {}),
-          ...(req.data ? { data: req.data } : {}),
-          ...(req.componentMask !== undefined ? { componentMask: req.componentMask } : {}),
+          path,
+          drSlid: path ? (addr.lid !== undefined ? this.lid : 0xffff) : undefined,
+          data: req.data,
+          componentMask: req.componentMask,
           timeoutMs,
           retries,
           dest: destinationKey(addr),

@@ -100,4 +100,23 @@ describe('live audit on the bundled fabric', () => {
     assert.equal(dups.length, 1, JSON.stringify(dup.findings.map(key)));
     assert.match(dups[0]!.message, /node05 HCA-1|node06 HCA-1/);
   });
+
+  it('--samples 1 is discovery plus one sweep (the counter-rate rule not run), finding what ibqueryerrors finds; the default takes two', async () => {
+    await using sim = await IbSim.start({ name: 'audit-1s' });
+    await sim.console('PerformanceSet "S-leaf03"[2] PortCounters.SymbolErrorCounter=9');
+    type Report = { findings: Finding[]; notRun: Array<{ rule: string; reason: string }> };
+    const one = await runCli(['--sim-name', sim.name, 'ib', 'audit', '--samples', '1', '--format', 'json']);
+    assert.equal(one.code, 1, one.stderr);
+    assert.equal(one.stderr, '');
+    const r1 = JSON.parse(one.stdout) as Report;
+    assert.deepEqual(r1.findings.filter((f) => f.rule === 'counter-threshold').map(key), ['counter-threshold leaf03 port 2']);
+    assert.match(r1.notRun.find((n) => n.rule === 'counter-rate')?.reason ?? '', /two counter samples \(got 1\)/);
+    const iqe = await sim.exec('ibqueryerrors');
+    assert.match(iqe.stdout, /Errors for 0x[0-9a-f]+ "leaf03"\n(.*\n)*?\s+GUID 0x[0-9a-f]+ port 2: \[SymbolErrorCounter == 9\]/);
+    const two = JSON.parse((await runCli(['--sim-name', sim.name, 'ib', 'audit', '--format', 'json'])).stdout) as Report;
+    assert.equal(two.notRun.find((n) => n.rule === 'counter-rate'), undefined, 'the default audit takes two samples');
+    const bad = await runCli(['--sim-name', sim.name, 'ib', 'audit', '--samples', '0']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--samples: expected 1 or 2, got '0'/);
+  });
 });

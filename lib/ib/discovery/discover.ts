@@ -20,7 +20,7 @@ import { HpcnetError } from '../../errors.js';
 import { MadStatusError } from '../errors.js';
 import { decodeGroup, subsetDecoder } from '../fields.js';
 import { formatAddress } from '../address.js';
-import type { MadResponse, Port, QueryOptions } from '../port.js';
+import type { MadResponse, Port } from '../port.js';
 import { PHYS_PORT_STATES, PORT_STATES } from '../types.js';
 import { formatGuid } from '../../util/format.js';
 
@@ -85,11 +85,7 @@ export async function discover(port: Port, opts: DiscoverOptions = {}): Promise<
   const before = port.stats();
   const maxHops = opts.maxHops ?? 63;
   if (!Number.isInteger(maxHops) || maxHops < 0 || maxHops > 63) throw new RangeError(`maxHops must be 0..63, got ${maxHops}`);
-  const q: QueryOptions = {
-    ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
-    ...(opts.retries !== undefined ? { retries: opts.retries } : {}),
-    ...(opts.signal ? { signal: opts.signal } : {}),
-  };
+  const { timeoutMs, retries, signal } = opts;
   const decodePi = subsetDecoder('PortInfo', PI_FIELDS);
   const decodeSi = subsetDecoder('SwitchInfo', SI_FIELDS);
   const b = new FabricBuilder({ source: 'discovery', createdAt: new Date().toISOString(), fromPort: port.portGuid });
@@ -130,9 +126,12 @@ export async function discover(port: Port, opts: DiscoverOptions = {}): Promise<
     attrMod: number,
     where: { node?: string; port?: number },
     onData: (data: Buffer) => void,
+    after?: () => void,
   ) => {
     outstanding++;
-    port.submit({ ...q, mgmtClass: MGMT_CLASS.SMI_DR, method: METHOD.Get, attrId, attrMod, addr: { path } }, (err, res?: MadResponse) => {
+    // A fixed-shape request (no spread): this runs once per SMP.
+    const req = { mgmtClass: MGMT_CLASS.SMI_DR, method: METHOD.Get, attrId, attrMod, addr: { path }, timeoutMs, retries, signal };
+    port.submit(req, (err, res?: MadResponse) => {
       try {
         if (!err && res!.status !== 0) err = new MadStatusError({ attribute, attrId, address: formatAddress({ path }) }, res!.statusDecoded);
         if (err) {
@@ -146,6 +145,8 @@ export async function discover(port: Port, opts: DiscoverOptions = {}): Promise<
       } catch (e) {
         b.addError({ kind: 'internal', message: (e as Error).message, drPath: path, ...where });
       } finally {
+        // `after` may send the next query: before the count, so it never falls to 0 early.
+        if (after && !failed) after();
         if (--outstanding === 0 || failed) finished();
       }
     });
@@ -192,7 +193,7 @@ export async function discover(port: Port, opts: DiscoverOptions = {}): Promise<
   };
 
   /** PortInfo of one port; switch ports with a physical link lead on to the next node. */
-  const readPort = (id: string, path: number[], portNum: number, explore: boolean, arrivedOn?: number, portGuid?: bigint) =>
+  const readPort = (id: string, path: number[], portNum: number, explore: boolean, arrivedOn?: number, portGuid?: bigint, after?: () => void) =>
     smp(ATTR.PortInfo, 'PortInfo', path, portNum, { node: id, port: portNum }, (data) => {
       const w = decodePi(data);
       const node = b.node(id)!;
@@ -216,7 +217,7 @@ export async function discover(port: Port, opts: DiscoverOptions = {}): Promise<
       if (explore && portNum !== 0 && portNum !== arrivedOn && physState === 'LinkUp' && path.length < maxHops) {
         reach({ path: [...path, portNum], from: { node: id, port: portNum } });
       }
-    });
+    }, after);
 
   /** NodeInfo at the end of a route: place the node, link it, read what a new node needs. */
   const reach = (arrival: Arrival): void =>
@@ -248,7 +249,15 @@ export async function discover(port: Port, opts: DiscoverOptions = {}): Promise<
             switchInfo: { linearFdbCap: w[0]!, linearFdbTop: w[2]!, multicastFdbCap: w[4]!, lifeTime: w[6]!, enhancedPort0: w[8] !== 0 },
           });
         });
-        for (let p = 0; p <= ni.numPorts; p++) readPort(id, arrival.path, p, true, arrival.from ? ni.localPort : undefined);
+        // PortInfo of every port, `perDestination` at a time, the next one sent as one is answered:
+        // the switch's SMA sees no more at once anyway, and requests queued for their turn would only
+        // sit in memory (thousands on a large fabric, each kept alive across garbage collections).
+        const arrivedOn = arrival.from ? ni.localPort : undefined;
+        let next = 0;
+        const more = () => {
+          if (next <= ni.numPorts) readPort(id, arrival.path, next++, true, arrivedOn, undefined, more);
+        };
+        for (let k = 0; k < port.perDestination; k++) more();
       } else {
         // A CA or router: every port (a down port of a dual-port HCA is worth an audit finding).
         // Only the arrival port leads on, and only from the start node: CAs do not forward SMPs.
