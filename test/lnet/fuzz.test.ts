@@ -9,18 +9,8 @@ import { parseLnetConfig } from '../../lib/lnet/config.js';
 import { LnetConfigError, LnetSyntaxError } from '../../lib/lnet/errors.js';
 import { Nid, expandNidRange, parseProcessId } from '../../lib/lnet/nid.js';
 import { parseIp2nets, parseNetworks, parseRoutes } from '../../lib/lnet/params.js';
+import { fuzzing } from '../helpers/fuzz.js';
 
-/** Deterministic PRNG (mulberry32), so a failure is reproducible. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ALPHABET = '0123456789abcdefxyz.@,:;()[]-/ *#\n\t\'"{}|!?' + 'tcpo2iblognikfi';
 
@@ -40,20 +30,20 @@ function mutate(s: string, r: () => number): string {
 }
 
 function fuzz(name: string, seeds: string[], fn: (s: string) => unknown, allowed: (e: unknown) => boolean, rounds = 1500): void {
-  it(name, () => {
-    const r = rng(0x5eed ^ name.length);
-    let parsed = 0;
-    for (let i = 0; i < rounds; i++) {
-      const input = mutate(seeds[i % seeds.length]!, r);
-      try {
-        fn(input);
-        parsed++;
-      } catch (e) {
-        assert.ok(allowed(e), `input ${JSON.stringify(input)} threw ${(e as Error)?.constructor?.name}: ${(e as Error)?.message}`);
+  it(name, () =>
+    fuzzing(0x5eed ^ name.length, ({ next: r }) => {
+      let parsed = 0;
+      for (let i = 0; i < rounds; i++) {
+        const input = mutate(seeds[i % seeds.length]!, r);
+        try {
+          fn(input);
+          parsed++;
+        } catch (e) {
+          assert.ok(allowed(e), `input ${JSON.stringify(input)} threw ${(e as Error)?.constructor?.name}: ${(e as Error)?.message}`);
+        }
       }
-    }
-    assert.ok(parsed > 0, 'some mutations still parse');
-  });
+      assert.ok(parsed > 0, 'some mutations still parse');
+    }));
 }
 
 const syntax = (e: unknown): boolean => e instanceof LnetSyntaxError;
@@ -73,17 +63,17 @@ describe('parsers on malformed input', () => {
     (e) => e instanceof LnetConfigError,
     800,
   );
-  it('a NID parsed from a mutation prints back to a NID that parses to the same value', () => {
-    const r = rng(7);
-    for (let i = 0; i < 2000; i++) {
-      const s = mutate('10.20.30.40@o2ib12', r);
-      let n: Nid;
-      try {
-        n = Nid.parse(s);
-      } catch {
-        continue;
+  it('a NID parsed from a mutation prints back to a NID that parses to the same value', () =>
+    fuzzing(7, ({ next: r }) => {
+      for (let i = 0; i < 2000; i++) {
+        const s = mutate('10.20.30.40@o2ib12', r);
+        let n: Nid;
+        try {
+          n = Nid.parse(s);
+        } catch {
+          continue;
+        }
+        assert.ok(Nid.parse(n.toString()).equals(n), `${s} -> ${n.toString()}`);
       }
-      assert.ok(Nid.parse(n.toString()).equals(n), `${s} -> ${n.toString()}`);
-    }
-  });
+    }));
 });

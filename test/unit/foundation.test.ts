@@ -1,8 +1,7 @@
 /** Foundation: the package without its addon, --version, the bundled fabric, the global CLI options. */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { extractSimOptions } from '../../lib/cli/sim-options.js';
@@ -10,11 +9,12 @@ import { defaultFabric, generateFatTree, summarizeNetFile, ibsimLimitArgs } from
 import { defaultTopologyPath } from '../../lib/sim/ibsim.js';
 import { packageRoot } from '../../lib/util/paths.js';
 import { runCli } from '../helpers/cli.js';
+import { tempDir } from '../helpers/tmp.js';
 
 describe('foundation', () => {
   it('imports and works offline where the addon cannot be loaded; live calls name what is missing', () => {
     const root = packageRoot();
-    const copy = mkdtempSync(join(tmpdir(), 'hpcnet-noaddon-'));
+    const copy = tempDir('hpcnet-noaddon-');
     cpSync(join(root, 'package.json'), join(copy, 'package.json'));
     cpSync(join(root, 'dist'), join(copy, 'dist'), { recursive: true });
     cpSync(join(root, 'lib', 'sim', 'fabrics'), join(copy, 'lib', 'sim', 'fabrics'), { recursive: true });

@@ -19,6 +19,7 @@ import {
   writeSnapshot,
   type Fabric,
 } from '../../../lib/ib/topology/index.js';
+import { fuzzing } from '../../helpers/fuzz.js';
 
 function smallFabric(): { f: Fabric; b: FabricBuilder } {
   const b = new FabricBuilder({ source: 'builder' });
@@ -81,16 +82,6 @@ describe('rules on builder-made models', () => {
   });
 });
 
-/** Small deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function mutate(text: string, r: () => number): string {
   const chars = ['"', '[', ']', '(', ')', '#', '\n', ' ', '0', 'x', 'f', '{', '}', ',', ':', '-', '9', '\t', 'é', '\u0000'];
@@ -107,18 +98,19 @@ function mutate(text: string, r: () => number): string {
 }
 
 function fuzz(name: string, valid: string, parse: (s: string) => unknown, rounds = 400): void {
-  const r = rng(name.length * 7919);
-  let ok = 0;
-  for (let i = 0; i < rounds; i++) {
-    const input = mutate(valid, r);
-    try {
-      parse(input);
-      ok++;
-    } catch (e) {
-      assert.ok(e instanceof HpcnetError, `${name}: ${String(e)} on input ${JSON.stringify(input).slice(0, 300)}`);
+  fuzzing(name.length * 7919, ({ next: r }) => {
+    let ok = 0;
+    for (let i = 0; i < rounds; i++) {
+      const input = mutate(valid, r);
+      try {
+        parse(input);
+        ok++;
+      } catch (e) {
+        assert.ok(e instanceof HpcnetError, `${name}: ${String(e)} on input ${JSON.stringify(input).slice(0, 300)}`);
+      }
     }
-  }
-  assert.ok(ok < rounds, `${name}: some mutations must be rejected`);
+    assert.ok(ok < rounds, `${name}: some mutations must be rejected`);
+  });
 }
 
 describe('decoders never crash on malformed input', () => {

@@ -3,8 +3,8 @@
  * infiniband-diags tools as oracles: the exposition is parsed strictly,
  * counter values equal what `perfquery` prints for the same port after
  * `PerformanceSet`, link state/width/speed equal iblinkinfo, audit counts
- * equal the audit engine on a tool-built snapshot, a scrape during a slow
- * collection returns the last sample at once, and the CLI serves, exits
+ * equal the audit engine on a tool-built snapshot, a scrape during a held-open
+ * collection returns the last sample, and the CLI serves, exits
  * cleanly on SIGINT/SIGTERM and fails with exit 2 on bad input.
  */
 import assert from 'node:assert/strict';
@@ -45,28 +45,23 @@ function auditConfig() {
 class GatedSource implements ExporterSource {
   readonly kind = 'tools';
   calls = 0;
-  readonly innerMs: number[] = [];
   gate: Promise<void> | undefined;
   onInnerDone: (() => void) | undefined;
   constructor(readonly inner: DiagToolsSource) {}
   async snapshot(req: SnapshotRequest): Promise<FabricSnapshot> {
     this.calls++;
-    const t0 = performance.now();
     const s = await this.inner.snapshot(req);
-    this.innerMs.push(performance.now() - t0);
     this.onInnerDone?.();
     if (this.gate) await this.gate;
     return s;
   }
 }
 
-async function scrape(url: string): Promise<{ fams: Map<string, PromFamily>; ms: number; type: string | null; text: string }> {
-  const t0 = performance.now();
+async function scrape(url: string): Promise<{ fams: Map<string, PromFamily>; type: string | null; text: string }> {
   const res = await fetch(`${url}/metrics`);
   const text = await res.text();
-  const ms = performance.now() - t0;
   assert.equal(res.status, 200);
-  return { fams: parsePromText(text), ms, type: res.headers.get('content-type'), text };
+  return { fams: parsePromText(text), type: res.headers.get('content-type'), text };
 }
 
 interface OraclePort {
@@ -119,7 +114,9 @@ function collectOutput(child: ChildProcess): { stderr: () => string; exit: Promi
 }
 
 async function waitHealthy(url: string): Promise<void> {
+  const guard = Date.now() + 120_000; // hang guard only
   for (;;) {
+    if (Date.now() > guard) throw new Error(`exporter at ${url} not healthy within 120 s`);
     const r = await fetch(`${url}/healthz`);
     const h = (await r.json()) as { healthy: boolean; status: string };
     if (r.status === 200 && h.healthy) return;
@@ -308,7 +305,7 @@ describe('ib exporter (ibsim + OpenSM)', () => {
     assert.equal(value(fams, 'hpcnet_ib_exporter_collections_total', { result: 'success' }), 2);
   });
 
-  it('a scrape during a slow collection returns the last sample at once and triggers no collection', async () => {
+  it('a scrape during a held-open collection returns the last sample and triggers no collection', async () => {
     await sim.console('PerformanceSet "S-leaf01"[1] PortCounters.SymbolErrorCounter=11');
     let release!: () => void;
     source.gate = new Promise((r) => (release = r));
@@ -316,10 +313,8 @@ describe('ib exporter (ibsim + OpenSM)', () => {
     const calls = source.calls;
     const collecting = exporter.collectNow();
     await innerDone; // the fabric has been read (with the new value) but the collection is held open
-    const lat: number[] = [];
     for (let i = 0; i < 5; i++) {
       const s = await scrape(exporter.url);
-      lat.push(s.ms);
       assert.equal(value(s.fams, 'hpcnet_ib_port_symbol_errors_total', { description: 'leaf01', port: '1' }), 9, 'the last sample, not the one being collected');
       assert.equal(value(s.fams, 'hpcnet_ib_exporter_collection_in_progress'), 1);
     }
@@ -332,10 +327,6 @@ describe('ib exporter (ibsim + OpenSM)', () => {
     release();
     const r = await collecting;
     assert.equal(r.ok, true, r.error);
-    const fabricMs = source.innerMs.at(-1)!;
-    // Measured in this run: one real fabric collection vs one scrape.
-    assert.ok(Math.max(...lat) * 5 < fabricMs, `scrapes took ${lat.map((x) => x.toFixed(1)).join(', ')} ms; one fabric collection took ${fabricMs.toFixed(1)} ms`);
-    assert.ok(Math.max(...lat) < r.durationMs);
     const after = await scrape(exporter.url);
     assert.equal(value(after.fams, 'hpcnet_ib_port_symbol_errors_total', { description: 'leaf01', port: '1' }), 11);
     assert.ok(Math.abs(value(after.fams, 'hpcnet_ib_exporter_collection_duration_seconds') - r.durationMs / 1000) < 1e-6);
@@ -345,13 +336,16 @@ describe('ib exporter (ibsim + OpenSM)', () => {
     const file = join(dir, 'fabric.topo');
     writeFileSync(file, await tool(sim, 'ibnetdiscover'));
     const ex = await IbExporter.start({ source: new SnapshotFileSource(file), listen: '127.0.0.1:0', intervalMs: 3_600_000 });
+    const t0 = Date.now();
+    // An age is a real number no older than this test's own wait for the collection.
+    const sane = (age: number) => Number.isFinite(age) && age >= 0 && age <= (Date.now() - t0) / 1000 + 0.001;
     try {
       assert.equal((await ex.nextCollection()).ok, true);
       let res = await fetch(`${ex.url}/healthz`);
       let h = (await res.json()) as { status: string; ageSeconds: number; lastError: { message: string } | null; collections: { success: number; error: number } };
       assert.equal(res.status, 200);
       assert.equal(h.status, 'ok');
-      assert.ok(h.ageSeconds >= 0);
+      assert.ok(sane(h.ageSeconds), `ageSeconds ${h.ageSeconds}`);
       assert.equal(h.lastError, null);
       writeFileSync(file, 'Switch 4 "S-1" # broken\n[9] "nowhere"\n');
       const r = await ex.collectNow();
@@ -366,7 +360,7 @@ describe('ib exporter (ibsim + OpenSM)', () => {
       assert.equal(value(fams, 'hpcnet_ib_exporter_collection_success'), 0);
       assert.equal(value(fams, 'hpcnet_ib_exporter_collections_total', { result: 'error' }), 1);
       assert.equal(value(fams, 'hpcnet_ib_fabric_nodes', { type: 'CA' }), 4, 'the last successful sample');
-      assert.ok(value(fams, 'hpcnet_ib_exporter_sample_age_seconds') >= 0);
+      assert.ok(sane(value(fams, 'hpcnet_ib_exporter_sample_age_seconds')), 'sample age');
     } finally {
       await ex.close();
     }

@@ -7,14 +7,14 @@
  * ibnetdiscover-independent SA NodeRecords of the real saquery).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { IbSim, type ExecResult } from '../../../lib/sim/ibsim.js';
 import { generateFatTree } from '../../../lib/sim/netfile.js';
 import { cliEntry, packageRoot } from '../../../lib/util/paths.js';
 import { parseSaReply, nodeRecordFrom } from '../../../lib/ib/queries/sa.js';
+import { tempDir } from '../../helpers/tmp.js';
 
 const rawClient = join(packageRoot(), 'dist', 'test', 'ib', 'queries', 'clients', 'raw-sa.js');
 
@@ -60,7 +60,7 @@ describe('hpcnet ib queries vs infiniband-diags (3 leaves, 2 spines, 12 hosts)',
   };
 
   before(async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'hpcnet-q-'));
+    const dir = tempDir('hpcnet-q-');
     const file = join(dir, 'ft12.net');
     writeFileSync(file, generateFatTree({ leaves: 3, spines: 2, hostsPerLeaf: 4, speed: 'EDR', degraded: [{ host: 12, width: '1x' }] }));
     sim = await IbSim.start({ topology: file });

@@ -10,17 +10,8 @@ import { test } from 'node:test';
 import { LnetError } from '../../../lib/lnet/kernel/errors.js';
 import { checkReplies, DumpParser, parseFamily, parseKeyTable, parseMessage } from '../../../lib/lnet/kernel/netlink.js';
 import { F, done, genlMsg, keyTable, nest, s16, str, u16, u32, u64, type Key } from './wire.js';
+import { fuzzing } from '../../helpers/fuzz.js';
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Run the whole reply pipeline; only LnetError may escape. */
 function decode(replies: Buffer[]): void {
@@ -73,22 +64,22 @@ test('valid reply decodes (sanity for the corpus)', () => {
   assert.equal(p.tables.length, 2);
 });
 
-test('random bytes never escape as anything but LnetError', () => {
-  const r = rng(1);
-  for (let i = 0; i < 3000; i++) {
-    const len = Math.floor(r() * 200);
-    const b = Buffer.alloc(len);
-    for (let j = 0; j < len; j++) b[j] = Math.floor(r() * 256);
-    // Sometimes make the header plausible so the decoder goes deeper.
-    if (len >= 20 && r() < 0.7) {
-      b.writeUInt32LE(len, 0);
-      b.writeUInt16LE(r() < 0.5 ? 0x1a : [2, 3, 0x10][Math.floor(r() * 3)]!, 4);
-      b.writeUInt16LE([F.MULTI, F.CREATE | F.MULTI, F.CREATE | F.REPLACE | F.MULTI, 0x300][Math.floor(r() * 4)]!, 6);
+test('random bytes never escape as anything but LnetError', () =>
+  fuzzing(1, ({ next: r }) => {
+    for (let i = 0; i < 3000; i++) {
+      const len = Math.floor(r() * 200);
+      const b = Buffer.alloc(len);
+      for (let j = 0; j < len; j++) b[j] = Math.floor(r() * 256);
+      // Sometimes make the header plausible so the decoder goes deeper.
+      if (len >= 20 && r() < 0.7) {
+        b.writeUInt32LE(len, 0);
+        b.writeUInt16LE(r() < 0.5 ? 0x1a : [2, 3, 0x10][Math.floor(r() * 3)]!, 4);
+        b.writeUInt16LE([F.MULTI, F.CREATE | F.MULTI, F.CREATE | F.REPLACE | F.MULTI, 0x300][Math.floor(r() * 4)]!, 6);
+      }
+      decode([b]);
+      decode([...valid().slice(0, 1), b]);
     }
-    decode([b]);
-    decode([...valid().slice(0, 1), b]);
-  }
-});
+  }));
 
 test('every truncation of every valid message', () => {
   const v = valid();
@@ -106,19 +97,19 @@ test('every truncation of every valid message', () => {
   }
 });
 
-test('random bit flips in valid replies', () => {
-  const r = rng(7);
-  for (let i = 0; i < 4000; i++) {
-    const v = valid().map((b) => Buffer.from(b));
-    const flips = 1 + Math.floor(r() * 4);
-    for (let f = 0; f < flips; f++) {
-      const k = Math.floor(r() * v.length);
-      const pos = Math.floor(r() * v[k]!.length);
-      v[k]![pos]! ^= 1 << Math.floor(r() * 8);
+test('random bit flips in valid replies', () =>
+  fuzzing(7, ({ next: r }) => {
+    for (let i = 0; i < 4000; i++) {
+      const v = valid().map((b) => Buffer.from(b));
+      const flips = 1 + Math.floor(r() * 4);
+      for (let f = 0; f < flips; f++) {
+        const k = Math.floor(r() * v.length);
+        const pos = Math.floor(r() * v[k]!.length);
+        v[k]![pos]! ^= 1 << Math.floor(r() * 8);
+      }
+      decode(v);
     }
-    decode(v);
-  }
-});
+  }));
 
 test('a nesting bomb is refused, not a stack overflow', () => {
   let inner = str(1, 'x');

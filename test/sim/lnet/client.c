@@ -13,7 +13,8 @@
  *   client hold-dev SECONDS                 open /dev/lnet, sleep, close
  *   client thread-open SECONDS              a thread opens /dev/lnet and exits; the process keeps the fd
  *   client concurrent PINGHEX GETNIHEX      one thread pings (PINGHEX: ping data), the main thread
- *                                           does GET_NI meanwhile; prints how long each took
+ *                                           does GET_NI meanwhile; prints how long each took and
+ *                                           whether the ping had ended when GET_NI returned
  *   client nl HEXMSG                        send one netlink message (libnl socket), print reply datagrams hex
  *   client nl-resolve FAMILY [GROUP]        genl_ctrl_resolve / genl_ctrl_resolve_grp (libnl-genl)
  *   client read PATH | write PATH TEXT     sysfs-style text I/O (write includes the NUL, as lnetctl)
@@ -82,15 +83,18 @@ struct pinger {
   unsigned char ids[256];
   int rc, err;
   long ms;
+  volatile int started, done;
 };
 static void *ping_thread(void *arg) {
   struct pinger *p = arg;
   void *b = p->ids;
   memcpy(p->data + 40, &b, 8);
   long t0 = now_ms();
+  p->started = 1;
   p->rc = ioctl(p->fd, 0xc008653eul, p->data);
   p->err = p->rc < 0 ? errno : 0;
   p->ms = now_ms() - t0;
+  p->done = 1;
   return NULL;
 }
 static void *open_thread(void *arg) {
@@ -144,12 +148,13 @@ int main(int argc, char **argv) {
     unhex(argv[2], p.data, sizeof(p.data));
     pthread_t th;
     pthread_create(&th, NULL, ping_thread, &p);
+    while (!p.started) usleep(1000);
     usleep(100000);
     unsigned char g[128];
     unhex(argv[3], g, sizeof(g));
     long t0 = now_ms();
     int rc = ioctl(fd, 0xc0086532ul, g);
-    printf("getni rc=%d ms=%ld\n", rc, now_ms() - t0);
+    printf("getni rc=%d ms=%ld pingdone=%d\n", rc, now_ms() - t0, p.done);
     pthread_join(th, NULL);
     printf("ping rc=%d errno=%d ms=%ld\n", p.rc, p.err, p.ms);
     close(fd);

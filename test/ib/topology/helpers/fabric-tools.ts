@@ -5,10 +5,10 @@
  * two nodes that carry the same GUID).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { IbSim } from '../../../../lib/sim/ibsim.js';
+import { tempDir } from '../../../helpers/tmp.js';
 import { summarizeNetFile } from '../../../../lib/sim/netfile.js';
 import {
   FabricBuilder,
@@ -25,16 +25,9 @@ import {
   type SmInfo,
 } from '../../../../lib/ib/topology/index.js';
 
-const made: string[] = [];
-process.on('exit', () => {
-  for (const d of made) rmSync(d, { recursive: true, force: true });
-});
-
 /** A temporary folder, removed when the test process exits. */
 export function tmpDir(prefix = 'hpcnet-topo-'): string {
-  const d = mkdtempSync(join(tmpdir(), prefix));
-  made.push(d);
-  return d;
+  return tempDir(prefix);
 }
 
 /** Start a simulator on a net file given as text. */
