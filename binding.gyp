@@ -55,13 +55,20 @@
         }],
       ],
     },
-    {
-      # LNet kernel emulator: LD_PRELOAD library (plain C, no Node, no addon API).
-      "target_name": "hpcnet_lnetemu_preload",
-      "type": "shared_library",
-      "sources": ["native/lnet-emu/preload.c"],
-      "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-format-truncation", "-fvisibility=hidden", "-fPIC"],
-      "libraries": ["-ldl", "-lpthread"],
-    },
+  ],
+  "conditions": [
+    # The LNet kernel emulator's LD_PRELOAD library interposes glibc calls: Linux only.
+    ["OS=='linux'", {
+      "targets": [
+        {
+          # LNet kernel emulator: LD_PRELOAD library (plain C, no Node, no addon API).
+          "target_name": "hpcnet_lnetemu_preload",
+          "type": "shared_library",
+          "sources": ["native/lnet-emu/preload.c"],
+          "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-format-truncation", "-fvisibility=hidden", "-fPIC"],
+          "libraries": ["-ldl", "-lpthread"],
+        },
+      ],
+    }],
   ],
 }

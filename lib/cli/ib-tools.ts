@@ -41,7 +41,7 @@ function saFilter(name: q.SaRecordName, key: string | undefined, o: SaFlags): q.
   const lidKey = key !== undefined && !o.G && /^(0x[0-9a-f]+|\d+)$/i.test(key) ? String(Number(key)) : undefined;
   const guid = o.guid ? parseGuid(o.guid) : keyGuid;
   const desc = o.desc ?? (name === 'NodeRecord' && key !== undefined && lidKey === undefined && keyGuid === undefined ? key : undefined);
-  const f: q.SaQueryFilter = {
+  return {
     lid: parseNum(o.lid ?? lidKey, '--lid', 0xffff),
     port: parseNum(o.port, '--port', 255),
     toLid: parseNum(o.toLid, '--to-lid', 0xffff),
@@ -57,8 +57,6 @@ function saFilter(name: q.SaRecordName, key: string | undefined, o: SaFlags): q.
     mgid: o.mgid,
     nameMap: loadNameMap(o),
   };
-  for (const k of Object.keys(f) as Array<keyof q.SaQueryFilter>) if (f[k] === undefined || f[k] === '') delete f[k];
-  return f;
 }
 
 export function registerIbTools(ib: Command): void {
