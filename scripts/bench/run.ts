@@ -349,12 +349,12 @@ function haveRoutes(): boolean {
 
 async function benchRoutes(sim: IbSim, f: FabricShape): Promise<void> {
   const t = await alternate(sim, [
-    { name: 'routes', ...hpcnet('ib', 'routes') },
+    { name: 'routes', ...hpcnet('ib', 'routes', '--format', 'dump_fts') },
     { name: 'dump_fts', command: 'dump_fts', argv: [] },
     { name: 'audit', ...hpcnet('ib', 'audit', '--routing', '--samples', '1'), ok: [0, 1] },
   ]);
   const d = t.get('dump_fts')!;
-  addRow({ command: '`hpcnet ib routes` vs `dump_fts`', fabric: f.id, hpcnet: fmtT(t.get('routes')!), reference: fmtT(d), a: t.get('routes')!.median, b: d.median });
+  addRow({ command: '`hpcnet ib routes --format dump_fts` vs `dump_fts`', fabric: f.id, hpcnet: fmtT(t.get('routes')!), reference: fmtT(d), a: t.get('routes')!.median, b: d.median });
   addRow({ command: '`hpcnet ib audit --routing --samples 1` vs `dump_fts`', fabric: f.id, hpcnet: fmtT(t.get('audit')!), reference: fmtT(d), a: t.get('audit')!.median, b: d.median });
 }
 
@@ -453,13 +453,13 @@ const routes = wanted('routes') && haveRoutes();
 if (wanted('routes') && !routes) notes.push('`hpcnet ib routes` is not in this build: the routing rows were not run.');
 for (const f of quick ? QUICK : FULL) {
   if (fabricFilter && !fabricFilter.includes(f.id)) continue;
-  const any = ['discover', 'audit', 'exporter', 'library'].some((p) => wanted(p as Part)) || (routes && (f.hosts === 2048 || f.hosts === 8192));
+  const any = ['discover', 'audit', 'exporter', 'library'].some((p) => wanted(p as Part)) || routes;
   if (!any) continue;
   await withFabric(f, async (sim) => {
     if (wanted('discover')) await benchDiscover(sim, f);
     if (wanted('audit') || wanted('exporter')) await benchAudit(sim, f);
     if (wanted('exporter')) await benchExporter(sim, f);
-    if (routes && !f.label.includes('dual') && (f.hosts === 2048 || f.hosts === 8192)) await benchRoutes(sim, f);
+    if (routes && !f.o.dualRail && (quick || f.hosts === 2048 || f.hosts === 8192)) await benchRoutes(sim, f);
     if (wanted('library')) await benchLibrary(sim, f);
   });
 }

@@ -72,10 +72,21 @@ export async function sweepCounters(port: Port, fabric: Fabric, opts: SweepOptio
   let finished!: () => void;
   const allDone = new Promise<void>((r) => (finished = r));
 
-  /** One PMA Get; `onData` runs with the payload, failures go to onError. */
-  const pma = (lid: number, attrId: number, attribute: string, data: Buffer | undefined, who: { node: string; port?: number }, onData: (d: Buffer) => void) => {
+  const { timeoutMs, retries, signal } = q;
+  /** One PMA Get; `onData` runs with the payload, failures go to onError; `after` runs once it is settled. */
+  const pma = (
+    lid: number,
+    attrId: number,
+    attribute: string,
+    data: Buffer | undefined,
+    who: { node: string; port?: number },
+    onData: (d: Buffer) => void,
+    after: () => void,
+  ) => {
     outstanding++;
-    port.submit({ ...q, mgmtClass: MGMT_CLASS.PMA, method: METHOD.Get, attrId, addr: { lid }, ...(data ? { data } : {}) }, (err, res) => {
+    // A fixed-shape request (no spread): this runs once per MAD.
+    const req = { mgmtClass: MGMT_CLASS.PMA, method: METHOD.Get, attrId, addr: { lid }, data, timeoutMs, retries, signal };
+    port.submit(req, (err, res) => {
       try {
         if (!err && res!.status !== 0) err = new MadStatusError({ attribute, attrId, address: formatAddress({ lid }) }, res!.statusDecoded);
         if (err) {
@@ -84,36 +95,64 @@ export async function sweepCounters(port: Port, fabric: Fabric, opts: SweepOptio
           else onError?.({ ...who, message: err.message });
         } else if (!failed) onData(res!.data);
       } finally {
+        // `after` may send the next query: before the count, so it never falls to 0 early.
+        if (!failed) after();
         if (--outstanding === 0 || failed) finished();
       }
     });
   };
 
-  for (const node of fabric.nodes) {
-    const targets = pmaTargets(node);
-    if (targets.length === 0) continue;
+  const counters = (node: FabricNode, t: { lid: number; port: number }, extended: boolean, after: () => void) => {
+    const who = { node: node.id, port: t.port };
+    if (!extended) {
+      pma(t.lid, ATTR.PortCounters, 'PortCounters', requestData(t.port), who, (d) => {
+        const w = decodePc(d);
+        const c: Record<string, bigint> = {};
+        for (let i = 0; i < pcNames.length; i++) c[pcNames[i]!] = BigInt(w[2 * i]!);
+        out.push({ node: node.id, port: t.port, counters: c });
+      }, after);
+    } else {
+      pma(t.lid, ATTR.PortCountersExtended, 'PortCountersExtended', requestData(t.port), who, (d) => {
+        const w = decodePce(d);
+        const c: Record<string, bigint> = {};
+        for (let i = 0; i < pceNames.length; i++) c[pceNames[i]!] = (BigInt(w[2 * i + 1]!) << 32n) | BigInt(w[2 * i]!);
+        out.push({ node: node.id, port: t.port, counters: c, extended: true });
+      }, after);
+    }
+  };
+
+  // Nodes are swept a few at a time (twice the window), each node's queries
+  // `perDestination` at a time, the next sent as one is answered: the same
+  // MADs as sending everything at once, without thousands of requests queued
+  // in memory for their turn.
+  const work = fabric.nodes.map((node) => ({ node, targets: pmaTargets(node) })).filter((x) => x.targets.length > 0);
+  let nextNode = 0;
+  const startNode = (): void => {
+    if (nextNode >= work.length) return;
+    const { node, targets } = work[nextNode++]!;
+    let jobs: Array<[{ lid: number; port: number }, boolean]> | undefined;
+    let j = 0;
+    let live = 0;
+    const more = (): void => {
+      if (j < jobs!.length) {
+        live++;
+        const [t, ext] = jobs![j++]!;
+        counters(node, t, ext, () => {
+          live--;
+          more();
+        });
+      } else if (live === 0) startNode();
+    };
     pma(targets[0]!.lid, ATTR.ClassPortInfo, 'ClassPortInfo', undefined, { node: node.id }, (cpi) => {
       const cap = Number(decodeGroup('ClassPortInfo', cpi)['CapabilityMask'] ?? 0);
       const ext = (cap & (PMA_CAP.ExtendedWidth | PMA_CAP.ExtendedWidthNoIETF)) !== 0;
-      for (const t of targets) {
-        const who = { node: node.id, port: t.port };
-        pma(t.lid, ATTR.PortCounters, 'PortCounters', requestData(t.port), who, (d) => {
-          const w = decodePc(d);
-          const counters: Record<string, bigint> = {};
-          for (let i = 0; i < pcNames.length; i++) counters[pcNames[i]!] = BigInt(w[2 * i]!);
-          out.push({ node: node.id, port: t.port, counters });
-        });
-        if (ext) {
-          pma(t.lid, ATTR.PortCountersExtended, 'PortCountersExtended', requestData(t.port), who, (d) => {
-            const w = decodePce(d);
-            const counters: Record<string, bigint> = {};
-            for (let i = 0; i < pceNames.length; i++) counters[pceNames[i]!] = (BigInt(w[2 * i + 1]!) << 32n) | BigInt(w[2 * i]!);
-            out.push({ node: node.id, port: t.port, counters, extended: true });
-          });
-        }
-      }
+      jobs = targets.flatMap((t) => (ext ? [[t, false], [t, true]] : [[t, false]]) as Array<[{ lid: number; port: number }, boolean]>);
+    }, () => {
+      if (!jobs) return startNode(); // ClassPortInfo failed: the node is done
+      for (let k = 0; k < port.perDestination; k++) more();
     });
-  }
+  };
+  for (let i = 0; i < Math.max(1, port.window * 2); i++) startNode();
   if (outstanding > 0) await allDone;
   if (failed) throw failed;
   out.sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : a.port - b.port || Number(!!a.extended) - Number(!!b.extended)));
