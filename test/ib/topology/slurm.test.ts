@@ -341,31 +341,33 @@ describe('Slurm topology.conf from simulated fat trees', () => {
     );
   });
 
-  it('irregular fabric: missing and parallel cables, cross links, a leaf of unnamed CAs and what hangs off it, a spine with an unnamed CA, a leaf with no uplink', async () => {
+  it('irregular fabric: missing and parallel cables, cross links, a leaf of unnamed CAs and what hangs off it, a spine with an unnamed CA, a leaf with no uplink, a dual-rail host without common parent', async () => {
     const sw = (name: string) => ({ name, desc: name, kind: 'Switch' as const });
     const ca = (name: string, desc = `${name} HCA-1`) => ({ name: `H-${name}`, desc, kind: 'Hca' as const });
     const net = netOf(
-      [ca('n01'), ca('n02'), ca('n03'), ca('n04'), ca('n05'), ca('n06'), ca('x', 'MT4123 ConnectX6 Mellanox Technologies'), ca('y', 'mlx5_0'),
+      [ca('n01'), ca('n02'), ca('n03'), ca('n04'), ca('n05'), ca('n06'), ca('n07'), ca('x', 'MT4123 ConnectX6 Mellanox Technologies'), ca('y', 'mlx5_0'),
         sw('leafA'), sw('leafB'), sw('leafC'), sw('leafD'), sw('leafE'), sw('spine1'), sw('spine2'), sw('core1'), sw('orphan')],
       [
-        ['H-n01', 'leafA'], ['H-n02', 'leafA'], ['H-n03', 'leafB'], ['H-n04', 'leafC'], ['H-n05', 'leafC'], ['H-x', 'leafD'], ['H-n06', 'leafE'], ['H-y', 'spine2'],
+        ['H-n01', 'leafA'], ['H-n02', 'leafA'], ['H-n03', 'leafB'], ['H-n04', 'leafC'], ['H-n05', 'leafC'], ['H-x', 'leafD'], ['H-n06', 'leafE'], ['H-y', 'spine2'], ['H-n07', 'leafA'], ['H-n07', 'leafE'],
         ['leafA', 'spine1'], ['leafB', 'spine1'], ['leafB', 'spine2'], ['leafC', 'spine2'], ['leafC', 'spine2'],
         ['leafA', 'leafB'], ['spine1', 'spine2'], ['leafD', 'spine2'], ['orphan', 'leafD'], ['leafE', 'leafC'],
         ['spine1', 'core1'], ['spine2', 'core1'],
       ],
     );
     await withSim(net, async (_sim, _topo, fabric) => {
-      const r = toSlurmTopology(fabric);
+      // n07 (a dual-port HCA) is on leafA and leafE, which share no switch: the first-port rule, also with 'parent'.
+      const r = toSlurmTopology(fabric, { dualRail: 'parent' });
       assertTree(
         r.text,
-        new Map([['leafA', ['n01', 'n02']], ['leafB', ['n03']], ['leafC', ['n04', 'n05']], ['leafE', ['n06']]]),
+        new Map([['leafA', ['n01', 'n02', 'n07']], ['leafB', ['n03']], ['leafC', ['n04', 'n05']], ['leafE', ['n06']]]),
         new Map([['spine1', ['leafA', 'leafB']], ['spine2', ['leafB', 'leafC']], ['core1', ['spine1', 'spine2']]]),
       );
-      assert.deepEqual(r.warnings.map((w) => w.kind).sort(), ['separate-trees', 'unnamed-host', 'unnamed-host']);
+      assert.deepEqual(r.warnings.map((w) => w.kind).sort(), ['dual-rail', 'separate-trees', 'unnamed-host', 'unnamed-host']);
+      assert.match(r.warnings.find((w) => w.kind === 'dual-rail')!.message, /host n07 is cabled to 2 leaves \(leafA, leafE\): listed under leafA \(its first port\), they have no common parent switch/);
       assert.match(r.warnings.find((w) => w.kind === 'separate-trees')!.message, /2 separate trees \(tops: core1, leafE\)/);
       const levels = new Map(r.switches.map((s) => [s.name, s.level]));
       assert.deepEqual(Object.fromEntries(levels), { leafA: 1, leafB: 1, leafC: 1, leafE: 1, spine1: 2, spine2: 2, core1: 3 });
-      await assertSlurmReads(r.text, ['n01', 'n02', 'n03', 'n04', 'n05', 'n06'], levels);
+      await assertSlurmReads(r.text, ['n01', 'n02', 'n03', 'n04', 'n05', 'n06', 'n07'], levels);
     });
   });
 
