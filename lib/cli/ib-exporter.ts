@@ -20,7 +20,7 @@ import {
   DEFAULT_LISTEN,
   DiagToolsSource,
   IbExporter,
-  LivePortSource,
+  WorkerLiveSource,
   SnapshotFileSource,
   parseDuration,
   parseListen,
@@ -102,7 +102,7 @@ export function registerIbExporter(ib: Command, hooks: IbExporterHooks = {}): vo
         } else {
           // The live source keeps one port open across collections (a
           // timed-out collection is cancelled, not closed under its MADs).
-          source = new LivePortSource({
+          source = new WorkerLiveSource({
             port: { ...(o.ca ? { ca: o.ca } : {}), ...(o.port ? { port: positiveInt('--port', o.port) } : {}) },
           });
         }

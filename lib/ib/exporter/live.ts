@@ -13,6 +13,7 @@
  * A port that cannot be opened, or that fails at the transport level, is
  * reported as a failed collection and opened again on the next one.
  */
+import { Worker } from 'node:worker_threads';
 import { HpcnetError } from '../../errors.js';
 import { discover, type DiscoverOptions } from '../discovery/discover.js';
 import { readSubnetManagers, sweepCounters } from '../discovery/sweep.js';
@@ -101,5 +102,77 @@ export class LivePortSource implements ExporterSource {
     this.closed = true;
     await this.opening?.catch(() => undefined);
     await this.dropPort();
+  }
+}
+
+/**
+ * The live source in its own worker thread (the default of `hpcnet ib
+ * exporter`): discovery and the sweep run there, so the main thread only
+ * answers scrapes and receives each finished snapshot. The worker keeps the
+ * port open across collections; aborting a collection cancels its MADs there.
+ */
+export class WorkerLiveSource implements ExporterSource {
+  readonly kind = 'live';
+  private worker: Worker | undefined;
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (s: FabricSnapshot) => void; reject: (e: Error) => void }>();
+  private closing: Promise<void> | undefined;
+  /** Ports the worker has opened so far (1 while healthy). */
+  opens = 0;
+
+  constructor(private readonly opts: LivePortSourceOptions = {}) {}
+
+  private start(): Worker {
+    const w = new Worker(new URL('./live-worker.js', import.meta.url), { workerData: this.opts });
+    w.on('message', (m: { id?: number; ok?: boolean; snap?: FabricSnapshot; error?: string; opens?: number }) => {
+      if (m.opens !== undefined) this.opens = m.opens;
+      const p = m.id !== undefined ? this.pending.get(m.id) : undefined;
+      if (!p) return;
+      this.pending.delete(m.id!);
+      if (m.ok) p.resolve(m.snap!);
+      else p.reject(new CollectionError(m.error ?? 'collection failed'));
+    });
+    const fail = (e: Error) => {
+      if (this.worker === w) this.worker = undefined;
+      for (const p of this.pending.values()) p.reject(new CollectionError(`live source worker: ${e.message}`, { cause: e }));
+      this.pending.clear();
+    };
+    w.on('error', fail);
+    w.on('exit', (code) => fail(new Error(`exited with code ${code}`)));
+    return w;
+  }
+
+  snapshot(req: SnapshotRequest): Promise<FabricSnapshot> {
+    if (this.closing) return Promise.reject(new CollectionError('source closed'));
+    const w = (this.worker ??= this.start());
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      w.postMessage({ op: 'snapshot', id, samples: req.samples, intervalMs: req.intervalMs });
+      const signal = req.signal;
+      if (!signal) return;
+      const onAbort = () => w.postMessage({ op: 'abort', id, reason: signal.reason instanceof Error ? signal.reason.message : 'aborted' });
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+      const clear = () => signal.removeEventListener('abort', onAbort);
+      this.pending.set(id, {
+        resolve: (s) => (clear(), resolve(s)),
+        reject: (e) => (clear(), reject(e)),
+      });
+    });
+  }
+
+  /** Aborts a running collection, closes the port (after its in-flight MADs) and ends the worker. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      const w = this.worker;
+      if (!w) return;
+      await new Promise<void>((resolve) => {
+        w.once('exit', () => resolve());
+        w.postMessage({ op: 'close' });
+      });
+      this.worker = undefined;
+    })();
+    return this.closing;
   }
 }
