@@ -495,6 +495,7 @@ function layoutGraph(nodes: FabricNode[], fabric: Fabric, byId: Map<string, Fabr
     if (!moved) break;
   }
   const margin = r + 30;
+  if (n === 0) return { nodes: [], edges, width: 0, height: 0, r };
   const minX = Math.min(...x);
   const minY = Math.min(...y);
   const out: GraphNode[] = nodes.map((node, i) => ({ n: node, x: Math.round((x[i]! - minX + margin) * 10) / 10, y: Math.round((y[i]! - minY + margin) * 10) / 10 }));
@@ -825,7 +826,7 @@ ${rows}
 <p>${esc(kindText)}</p>
 <p class="legend">${CELL_STATES.map((s) => `<span><i class="${s}"></i>${STATE_LABEL[s]}</span>`).join('')}<span>a number: parallel links</span></p>
 <section id="topology-view" data-kind="${view.kind}">
-${view.kind === 'graph' ? renderGraph(view, all) : ''}
+${view.kind === 'graph' && view.graph!.nodes.length ? renderGraph(view, all) : ''}
 ${matrices.map((m) => m.html).join('\n')}
 ${view.hostRows.length ? `<h3>Ports of each switch to hosts (one cell per port)</h3>\n${hosts.html}` : ''}
 </section>
