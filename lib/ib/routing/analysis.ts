@@ -203,10 +203,12 @@ export function analyzeRoutes(fabric: Fabric, routes: RoutingTables, opts: Analy
   const caFirst = Int32Array.from([...Array(S).keys()].sort((x, y) => hasCa[y]! - hasCa[x]! || x - y));
   let pairs = 0;
 
-  // Channel dependencies: channel id = switch * P + port.
+  // Channel dependencies: channel id = switch * P + port. A dependency leaves channel k = (u, p)
+  // for a channel (v, q) of the switch v that k leads to, so it is kept as dep[k * P + q].
   const used = new Int32Array(S).fill(-1);
-  const deps = new Set<number>();
   const C = S * P;
+  const dep = new Uint8Array(C * P);
+  let depCount = 0;
 
   for (let di = 0; di < dests.length; di++) {
     const d = dests[di]!;
@@ -366,14 +368,17 @@ export function analyzeRoutes(fabric: Fabric, routes: RoutingTables, opts: Analy
         const tv = tables[v];
         if (tv) {
           const out2 = L <= tv.linearFdbTop ? tv.lft[L]! : NO_ROUTE;
-          if (out2 !== 0 && out2 !== NO_ROUTE && out2 < P && kind[v * P + out2] === SWITCH) deps.add(k * C + (v * P + out2));
+          if (out2 !== 0 && out2 !== NO_ROUTE && out2 < P && kind[v * P + out2] === SWITCH && dep[k * P + out2] === 0) {
+            dep[k * P + out2] = 1;
+            depCount++;
+          }
         }
         u = v;
       }
     }
   }
 
-  const creditLoop = findCycle(C, deps, P, kind, nbr, nbrPort);
+  const creditLoop = findCycle(C, P, dep, depCount, nbr, nbrPort);
   const imbalances = balance(S, P, kind, nbr, tables, dests, dist, opts.balanceRatio);
 
   return {
@@ -386,7 +391,7 @@ export function analyzeRoutes(fabric: Fabric, routes: RoutingTables, opts: Analy
     unreachable,
     creditLoop,
     channels: countChannels(S, P, kind),
-    dependencies: deps.size,
+    dependencies: depCount,
     imbalances,
     diameter,
     maxHops,
@@ -435,14 +440,17 @@ function caDiameter(S: number, P: number, kind: Uint8Array, nbr: Int32Array, has
 }
 
 /** One cycle of the dependency graph (iterative DFS, white/grey/black), as channels. */
-function findCycle(C: number, deps: Set<number>, P: number, kind: Uint8Array, nbr: Int32Array, nbrPort: Uint8Array): CreditLoop | undefined {
-  // CSR adjacency.
+function findCycle(C: number, P: number, dep: Uint8Array, count: number, nbr: Int32Array, nbrPort: Uint8Array): CreditLoop | undefined {
+  // CSR adjacency: channel k = (u, p) depends on channels (nbr[k], q) with dep[k * P + q].
   const deg = new Int32Array(C + 1);
-  for (const e of deps) deg[Math.floor(e / C) + 1]!++;
-  for (let i = 0; i < C; i++) deg[i + 1]! += deg[i]!;
-  const adj = new Int32Array(deps.size);
-  const fill = deg.slice(0, C);
-  for (const e of deps) adj[fill[Math.floor(e / C)]!++] = e % C;
+  const adj = new Int32Array(count);
+  let e = 0;
+  for (let k = 0; k < C; k++) {
+    deg[k] = e;
+    const base = k * P;
+    for (let q = 1; q < P; q++) if (dep[base + q]) adj[e++] = nbr[k]! * P + q;
+  }
+  deg[C] = e;
   const color = new Uint8Array(C);
   const next = new Int32Array(C);
   const parent = new Int32Array(C).fill(-1);
@@ -475,7 +483,6 @@ function findCycle(C: number, deps: Set<number>, P: number, kind: Uint8Array, nb
       }
     }
   }
-  void kind;
   return undefined;
 }
 
