@@ -13,6 +13,7 @@ import type { LNet } from '../lnet/facade.js';
 import { emit, globalDoc, netsDoc, peerListDoc, peersDoc, pingDoc, routesDoc, routingDoc, statsDoc } from '../lnet/format.js';
 import { GLOBAL_DEFS, globalDef } from '../lnet/globals.js';
 import { NetId, splitNidList } from '../lnet/nid.js';
+import { registerLnetFeatures } from './lnet-features.js';
 import { EXIT_FAILED, action, fail, printJson } from './util.js';
 
 type JsonOpt = { json?: boolean };
@@ -62,6 +63,7 @@ const verboseOpt = (): Option => new Option('-v, --verbose [level]', 'detail lev
 
 export function registerLnet(program: Command): void {
   registerLnetctl(program);
+  registerLnetFeatures(program.commands.find((c) => c.name() === 'lnet')!, () => lnetFactory());
   registerLctl(program);
 }
 

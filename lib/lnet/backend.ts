@@ -47,6 +47,7 @@ import type {
   RouteSpec,
   RoutingInfo,
 } from './types.js';
+import type { LnetFeaturesIoctl } from './kernel/features.js';
 
 export interface LnetBackend {
   /** 'native' over the kernel layer (real kernel or emulator), 'mock' for the in-memory model. */
@@ -117,5 +118,17 @@ export interface LnetBackend {
   /** The effective LND timeout (`lnd_timeout` in `lnetctl global show`). */
   lndTimeout(): Promise<number>;
 
+  /**
+   * Fault rules, health values, recovery queues and UDSP: ioctls on every
+   * release (kernel/features.ts), for the facade's faults/health/udsp.
+   */
+  features(): LnetFeatureOps;
+
   close(): Promise<void>;
 }
+
+/** The operations of kernel/features.ts (LnetFeaturesIoctl). */
+export type LnetFeatureOps = Pick<
+  LnetFeaturesIoctl,
+  'faultAdd' | 'faultDel' | 'faultReset' | 'faultList' | 'setHealth' | 'recoveryQueue' | 'udspAdd' | 'udspDel' | 'udspList' | 'udspInfo'
+>;

@@ -11,7 +11,7 @@
  * simulated Lustre use (`startLustre`), and `host`/`world` for direct access
  * to the model's state.
  */
-import type { LnetBackend } from './backend.js';
+import type { LnetBackend, LnetFeatureOps } from './backend.js';
 import { LnetKernelError } from './errors.js';
 import { NativeLnetBackend } from './native-backend.js';
 import type { Interfaces } from './kernel/index.js';
@@ -242,6 +242,10 @@ export class MockLnetBackend implements LnetBackend {
   }
   lndTimeout(): Promise<number> {
     return this.run('lndTimeout', [], () => this.inner.lndTimeout());
+  }
+  /** The same ioctls as the native backend, answered by the in-process emulator (fault rules, health, UDSP). */
+  features(): LnetFeatureOps {
+    return this.inner.features();
   }
   close(): Promise<void> {
     return this.inner.close();

@@ -6,8 +6,9 @@
  * statistics and numa range always use ioctls, as lnetctl does. Under
  * `hpcnet sim lnet exec` the same calls reach the emulator.
  */
+import { LnetFeaturesIoctl } from './kernel/features.js';
 import { loadLnetNative, type LnetNativeHandle } from '../native/loader.js';
-import type { LnetBackend } from './backend.js';
+import type { LnetBackend, LnetFeatureOps } from './backend.js';
 import { HpcnetError, NativeCallError } from '../errors.js';
 import { LnetKernelError, errnoName, isErrno } from './errors.js';
 import { openLnetKernel, type Interfaces, type DumpObject, type DumpValue, type LnetKernel, type LocalNiRecord, type PeerRecord } from './kernel/index.js';
@@ -470,6 +471,10 @@ export class NativeLnetBackend implements LnetBackend {
     const t = await this.readFirst(LND_TIMEOUT_FILES);
     if (t === undefined) throw new LnetKernelError('ENOENT', 'lnd_timeout', `none of ${LND_TIMEOUT_FILES.join(', ')} exists (debugfs not mounted?)`);
     return Number(t.trim());
+  }
+
+  features(): LnetFeatureOps {
+    return new LnetFeaturesIoctl(() => this.kernel().ioctl);
   }
 
   async close(): Promise<void> {

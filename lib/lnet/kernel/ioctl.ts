@@ -176,6 +176,11 @@ export class IoctlTransport {
     private readonly release: () => Promise<AbiRelease>,
   ) {}
 
+  /** Any IOC_LIBCFS_<name> with a caller-built argument (features.ts); the argument is updated in place. */
+  raw(name: string, arg: StructBuf | Buffer, patches: [number, number, number][] = [], aux: Buffer[] = []): Promise<{ arg: Buffer; aux: Buffer[] }> {
+    return this.call(name, arg, patches, aux);
+  }
+
   private async call(name: string, arg: StructBuf | Buffer, patches: [number, number, number][] = [], aux: Buffer[] = []): Promise<{ arg: Buffer; aux: Buffer[] }> {
     const op = `IOC_LIBCFS_${name}`;
     const buf = arg instanceof StructBuf ? arg.buf : arg;

@@ -18,6 +18,7 @@
  */
 import { E, kerr, type Host, type Lnet, type PingResult } from './kernel.js';
 import { NID_ANY, nidAddr, nidNet } from './nid.js';
+import { peerCandidates, selectPath } from './udsp.js';
 
 export const FAULT_ATTR_SIZE = 104;
 export const FAULT_STAT_SIZE = 104;
@@ -276,10 +277,12 @@ export function pingWithFaults(src: Host, nid: bigint, discover: boolean): (Ping
   let delayMs = 0;
   if (!('errno' in r) && r.host !== src) {
     const t = r.host;
-    const srcNid = (src.allNis().find((n) => nidNet(n.nid) === nidNet(nid)) ?? src.allNis()[0])?.nid ?? NID_ANY;
+    const path = selectPath(src, nid, peerCandidates(src, nid));
+    const srcNid = path?.local ?? (src.allNis().find((n) => nidNet(n.nid) === nidNet(nid)) ?? src.allNis()[0])?.nid ?? NID_ANY;
+    const dstNid = path?.remote ?? nid;
     const legs: Array<[Host, Host, bigint, bigint, MsgType]> = [
-      [src, t, srcNid, nid, 'GET'],
-      [t, src, nid, srcNid, 'REPLY'],
+      [src, t, srcNid, dstNid, 'GET'],
+      [t, src, dstNid, srcNid, 'REPLY'],
     ];
     for (const [from, to, s, d, type] of legs) {
       const out = filterMessage(from, s, d, s, type, false);

@@ -6,6 +6,7 @@
 import { CAP } from './protocol.js';
 import { E, Host, KErr, LND_DEFAULTS, NI_STATUS_UP, kerr, type Ni, type PingResult } from './kernel.js';
 import { faultIoctl, pingWithFaults } from './fault.js';
+import { udspIoctl } from './udsp-ioctl.js';
 import { peerNiHealth, recoveryQueueIoctl, setHealthIoctl } from './health.js';
 import { LND, NID_ANY, PID_ANY, PID_LUSTRE, netType, nidNet } from './nid.js';
 
@@ -394,9 +395,10 @@ async function dispatch(h: Host, cmd: number, d: Buffer, writes: IoctlReply['wri
     case IOC.GET_CONST_UDSP_INFO:
     case IOC.ADD_UDSP:
     case IOC.DEL_UDSP:
-      return 0;
     case IOC.GET_UDSP_SIZE:
     case IOC.GET_UDSP:
+      udspIoctl(h, iocName(cmd), d, writes);
+      return 0;
     case IOC.GET_PEER_INFO:
       kerr(E.ENOENT);
   }

@@ -26,6 +26,7 @@ import {
   nid2str,
   str2net,
 } from './nid.js';
+import { peerCandidates, selectPath } from './udsp.js';
 
 /** Linux errno values (x86_64). */
 export const E = {
@@ -933,7 +934,9 @@ export class World {
     const t = r.host;
     c.recv++;
     c.recvLength += BigInt(16 + 16 * t.niCount());
-    const srcNi = src.allNis().find((n) => nidNet(n.nid) === nidNet(nid)) ?? src.allNis()[0];
+    // the path UDSP and Multi-Rail choose (udsp.ts); the asked NID's net otherwise
+    const path = selectPath(src, nid, peerCandidates(src, nid));
+    const srcNi = src.allNis().find((n) => n.nid === path?.local) ?? src.allNis().find((n) => nidNet(n.nid) === nidNet(nid)) ?? src.allNis()[0];
     if (srcNi) {
       srcNi.send++;
       srcNi.recv++;

@@ -9,6 +9,7 @@ import { CAP, NLFLAG } from './protocol.js';
 import { GENL_ID_CTRL, LNET_CMD, LNET_GENL_VERSION, LNKF, LN_SCALAR, NLA, NLMSG_DONE, NLMSG_ERROR, NLM_F, genl, nest, nestNoFlag, nlaFlag, nlaS16, nlaS32, nlaS64, nlaStr, nlaU16, nlaU32, nlaU64, nlmsg, parseAttrs as parseRawAttrs } from '../../lnet/kernel/netlink.js';
 import { pingWithFaults } from './fault.js';
 import { faultDoit, faultList } from './fault-netlink.js';
+import { priorities } from './udsp.js';
 import { HEALTH_TYPE, peerNiHealth, recoveryQueue, setHealth } from './health.js';
 import { E, Host, KErr, LND_DEFAULTS, type Ni, kerr } from './kernel.js';
 import { LND, NID_ANY, NID_LO_0, NET_ANY, lndModule, net2str, netType, nid2str, nidNet, str2net, str2nid } from './nid.js';
@@ -609,7 +610,10 @@ function niAttrs(h: Host, ni: Ni, ver: number, filtered: boolean, lndType: numbe
   const net = h.localNet(nidNet(ni.nid))!;
   if (!filtered) {
     a.push(nest(4, [nest(0, [nlaU32(1, ni.send), nlaU32(2, ni.recv), nlaU32(3, ni.drop)])]));
-    if (ver >= 4) a.push(nest(5, [nest(0, [nlaS32(1, -1), nlaS32(2, -1)])]));
+    if (ver >= 4) {
+      const p = priorities(h, ni.nid, true);
+      a.push(nest(5, [nest(0, [nlaS32(1, p.net | 0), nlaS32(2, p.ni | 0)])]));
+    }
     if (ver >= 2) {
       for (const [attr, c] of [
         [6, ni.sent],
@@ -683,7 +687,10 @@ function peersDump(ctx: NlContext, req: Req, ver: number, top: ReturnType<typeof
     const isRouter = h.ln.routes.some((r) => p.nis.includes(r.gw));
     const nis = p.nis.map((nid, count) => {
       const n: Attr[] = [nlaStr(1, nid2str(nid))];
-      if (ver >= 4) n.push(nest(2, [nest(0, [nlaS32(1, -1), nlaS32(2, -1)])]));
+      if (ver >= 4) {
+        const pr = priorities(h, nid, false);
+        n.push(nest(2, [nest(0, [nlaS32(1, pr.net | 0), nlaS32(2, pr.ni | 0)])]));
+      }
       if (!filtered) {
         const o = h.world.owner(nid);
         n.push(nlaStr(3, isRouter ? (o && !o.unreachable ? 'up' : 'down') : 'NA'));

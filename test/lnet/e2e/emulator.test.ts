@@ -11,13 +11,8 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { parse as parseYaml } from 'yaml';
 import { LnetEmulator } from '../../../lib/sim/lnet/index.js';
 import { cliEntry } from '../../../lib/util/paths.js';
+import { cliRunner } from './cli-runner.js';
 import * as ref from '../fixtures/reference-examples.js';
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 /** The layout of a YAML text with the values blanked: keys, indentation and list markers only. */
 function skeleton(text: string): string {
@@ -31,15 +26,7 @@ for (const release of ['2.15', '2.16'] as const) {
   describe(`LNet CLI on the emulator (${release})`, () => {
     let emu: LnetEmulator;
     let dir: string;
-    const cli = async (host: string, ...args: string[]): Promise<Run> => {
-      const r = await emu.exec(host, process.execPath, [cliEntry(), ...args], { timeoutMs: 60_000 });
-      return { code: r.code, stdout: r.stdout, stderr: r.stderr };
-    };
-    const ok = async (host: string, ...args: string[]): Promise<string> => {
-      const r = await cli(host, ...args);
-      assert.equal(r.code, 0, `hpcnet ${args.join(' ')} on ${host}: exit ${r.code}\n${r.stderr}`);
-      return r.stdout;
-    };
+    const { cli, ok } = cliRunner(() => emu);
     const file = (name: string, text: string): string => {
       const p = join(dir, name);
       writeFileSync(p, text);

@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { LnetEmulator } from '../../../lib/sim/lnet/index.js';
-import { decodeDump, ioctl, list, nid, nl, nlRequest, pingData, resolveFamily, s64, str, toolsClientPath, v1 } from './helpers.js';
+import { configNi, decodeDump, ioctl, v2, list, nid, nl, nlRequest, pingData, resolveFamily, s64, str, toolsClientPath, v1 } from './helpers.js';
 
 const ETIMEDOUT = 110, ENOENT = 2, EPERM = 1;
 const NR = { CONFIGURE: 59, PING: 62 };
@@ -28,7 +28,7 @@ for (const release of ['2.15', '2.16'] as const) {
 
     before(async () => {
       toolsClientPath();
-      emu = await LnetEmulator.start({ release, hosts: ['a=eth0:10.0.0.1,eth1:10.1.0.1/16', 'b=eth0:10.0.0.2'] });
+      emu = await LnetEmulator.start({ release, hosts: ['a=eth0:10.0.0.1,eth1:10.1.0.1/16', 'b=eth0:10.0.0.2,eth1:10.1.0.2/16'] });
       for (const h of ['a', 'b']) {
         await emu.modprobe(h, 'lnet');
         assert.equal((await ioctl(emu, h, NR.CONFIGURE, v1({ flags: 0 }))).errno, 0);
@@ -96,6 +96,47 @@ for (const release of ['2.15', '2.16'] as const) {
       });
     }
 
+    test('UDSP (lnetctl udsp add/show/del over ioctls 105-108): a src net priority moves a Multi-Rail peer onto the other local NI', async () => {
+      for (const [h, ip] of [['a', '10.1.0.1'], ['b', '10.1.0.2']] as const) assert.equal((await ioctl(emu, h, 95, configNi(nid(ip, 2, 1), 'eth1'))).errno, 0);
+      assert.equal((await ioctl(emu, 'a', 77, pingData(B, 0, 16), 256)).errno, 0, 'discovery: b is a Multi-Rail peer with two NIDs');
+      const tun = release === '2.15' ? 52 : 168;
+      const sends = async () => {
+        const out: number[] = [];
+        for (const idx of [1, 2]) {
+          const b = v2(808 + 12 + tun);
+          b.writeUInt32LE(idx, 792);
+          out.push((await ioctl(emu, 'a', 97, b)).data!.readUInt32LE(804));
+        }
+        return out; // [tcp NI, tcp1 NI]
+      };
+      let before = await sends();
+      assert.equal(await ping('a', B, 2000), 0);
+      let now = await sends();
+      assert.deepEqual([now[0]! - before[0]!, now[1]! - before[1]!], [1, 0], 'without rules the asked NID\'s net (tcp) is used');
+      let r = await tools('a', ['udsp', 'add', '--src', 'tcp1', '--priority', '0']);
+      assert.equal(r.out, 'rc=0\n');
+      assert.equal((await tools('a', ['udsp', 'add', '--dst', '10.0.0.[1-9]@tcp', '--priority', '5'])).out, 'rc=0\n');
+      r = await tools('a', ['udsp', 'show']);
+      assert.equal(
+        r.out,
+        'udsp:\n    - idx: 0\n      src: type 2 net [1-1/1]\n      dst: NA\n      rte: NA\n      action:\n          priority: 0\n' +
+          '    - idx: 1\n      src: NA\n      dst: type 2 net [0-0/1] addr [10-10/1].[0-0/1].[0-0/1].[1-9/1]\n      rte: NA\n      action:\n          priority: 5\n' +
+          'end errno=2\n',
+      );
+      before = now;
+      assert.equal(await ping('a', B, 2000), 0);
+      now = await sends();
+      assert.deepEqual([now[0]! - before[0]!, now[1]! - before[1]!], [0, 1], 'the tcp1 NI (priority 0) reaches b through its tcp1 NID');
+      assert.equal((await tools('a', ['udsp', 'del', '0'])).out, 'rc=0\n');
+      assert.match((await tools('a', ['udsp', 'show'])).out, /^udsp:\n    - idx: 0\n      src: NA\n      dst: type 2/, 'the indexes close up');
+      assert.equal((await tools('a', ['udsp', 'del', '7'])).out, `rc=-${ENOENT}\n`);
+      assert.equal((await tools('a', ['udsp', 'del', '-1'])).out, 'rc=0\n', '-1 deletes every rule');
+      before = now;
+      assert.equal(await ping('a', B, 2000), 0);
+      now = await sends();
+      assert.deepEqual([now[0]! - before[0]!, now[1]! - before[1]!], [1, 0]);
+    });
+
     test('health values: IOC_LIBCFS_SET_HEALHV puts an NI or a peer NI on the recovery queue; 1000 takes it off', async () => {
       assert.match((await tools('a', ['recovery', 'local'])).out, /^rc=0 count=0\n$/);
       assert.equal((await tools('a', ['health', 'set', 'local', '10.0.0.1@tcp', '500'])).code, 0);
@@ -140,8 +181,8 @@ for (const release of ['2.15', '2.16'] as const) {
       let r = await tools('a', ['intf', 'eth1']);
       assert.match(r.out, /^intf eth1 flags=0x1043 up=1 addr=10\.1\.0\.1\nnetmask=255\.255\.0\.0\nindex=3\nnametoindex=3\n/);
       assert.match(r.out, new RegExp(`setflags=-1 errno=${EPERM}\\n`), 'no interface is ever changed');
-      r = await tools('b', ['intf', 'eth1']);
-      assert.match(r.out, /^couldn't query intf eth1 errno=19\n/, 'b has no eth1 even if the real machine has one');
+      r = await tools('b', ['intf', 'eth2']);
+      assert.match(r.out, /^couldn't query intf eth2 errno=19\n/, 'b has no eth2, whatever the real machine has');
       assert.equal((await tools('a', ['ifaddrs'])).out, 'ifaddr lo 127.0.0.1\nifaddr eth0 10.0.0.1\nifaddr eth1 10.1.0.1\n');
       assert.equal((await tools('a', ['ifconf'])).out, 'ifconf lo 127.0.0.1\nifconf eth0 10.0.0.1\nifconf eth1 10.1.0.1\n');
       r = await tools('a', ['rtnl']);

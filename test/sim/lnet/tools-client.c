@@ -9,6 +9,10 @@
  *       list, whose loop ends on the first error); prints what lctl prints.
  *   health set local|peer all|NID VALUE    IOC_LIBCFS_SET_HEALHV (lnet_ioctl_reset_health_cfg)
  *   recovery local|peer                    IOC_LIBCFS_GET_RECOVERY_QUEUE (lnet_ioctl_recovery_list)
+ *   udsp add [--src D] [--dst D] [--rte D] [--priority N] [--idx N] | udsp del IDX | udsp show
+ *                                          lnetctl udsp (liblnetconfig_udsp.c): IOC_LIBCFS_ADD_UDSP with the
+ *                                          marshalled descriptors, DEL_UDSP, GET_UDSP_SIZE then GET_UDSP per index
+ *                                          until ENOENT; D is NET or A.B.C.D@NET with octets N, * or [a-b]
  *   param 2.15|2.16 NAME                   cfs_get_param_paths(): statfs/mount of debugfs, glob(GLOB_BRACE)
  *                                          over the release's top directories; prints paths and the first file
  *   intf NAME                              2.15 liblnetconfig's interface check: SIOCGIFFLAGS + SIOCGIFADDR
@@ -290,6 +294,151 @@ static int recovery(int argc, char **argv) {
   return rc ? 1 : 0;
 }
 
+/* ------------------------------------------------------------------ UDSP */
+struct lnet_ioctl_udsp {
+  struct libcfs_ioctl_hdr iou_hdr;
+  int32_t iou_idx;
+  uint32_t iou_action_type;
+  uint32_t iou_bulk_size;
+  union { uint32_t priority; } iou_action;
+  void *iou_bulk;
+};
+_Static_assert(sizeof(struct lnet_ioctl_udsp) == 32, "lnet_ioctl_udsp");
+struct lnet_range_expr { uint32_t re_lo, re_hi, re_stride; };
+struct lnet_expressions { uint32_t le_count; };
+struct lnet_ioctl_udsp_descr_hdr { uint32_t ud_descr_type, ud_descr_count; };
+struct lnet_ioctl_udsp_net_descr { uint32_t ud_net_type; struct lnet_expressions ud_net_num_expr; };
+struct lnet_ioctl_udsp_descr { struct lnet_ioctl_udsp_descr_hdr iud_src_hdr; struct lnet_ioctl_udsp_net_descr iud_net; };
+_Static_assert(sizeof(struct lnet_ioctl_udsp_descr) == 16, "lnet_ioctl_udsp_descr");
+#define IOC_LIBCFS_ADD_UDSP _IOWR('e', 105, char[184])
+#define IOC_LIBCFS_DEL_UDSP _IOWR('e', 106, char[184])
+#define IOC_LIBCFS_GET_UDSP_SIZE _IOWR('e', 107, char[184])
+#define IOC_LIBCFS_GET_UDSP _IOWR('e', 108, char[184])
+
+static void put32(unsigned char **p, uint32_t v) { memcpy(*p, &v, 4); *p += 4; }
+/* One descriptor as copy_nid_range() marshals it; returns bytes written. */
+static size_t marshal_descr(const char *type, const char *d, unsigned char *out) {
+  unsigned char *p = out;
+  uint32_t t;
+  memcpy(&t, type, 4);
+  if (!d) {
+    struct lnet_ioctl_udsp_descr z;
+    memset(&z, 0, sizeof(z));
+    z.iud_src_hdr.ud_descr_type = t;
+    memcpy(p, &z, sizeof(z));
+    return sizeof(z);
+  }
+  const char *at = strchr(d, '@');
+  const char *netstr = at ? at + 1 : d;
+  uint32_t net = str2net(netstr);
+  put32(&p, t);
+  put32(&p, at ? 4 : 0);
+  put32(&p, net >> 16);
+  put32(&p, 1);
+  put32(&p, net & 0xffff); put32(&p, net & 0xffff); put32(&p, 1);
+  if (at) {
+    const char *c = d;
+    for (int i = 0; i < 4; i++) {
+      unsigned lo, hi;
+      if (*c == '*') { lo = 0; hi = 255; c++; }
+      else if (*c == '[') { sscanf(c, "[%u-%u]", &lo, &hi); c = strchr(c, ']') + 1; }
+      else { lo = hi = (unsigned)strtoul(c, (char **)&c, 10); }
+      put32(&p, 1); put32(&p, lo); put32(&p, hi); put32(&p, 1);
+      if (*c == '.') c++;
+    }
+  }
+  return (size_t)(p - out);
+}
+static const unsigned char *show_descr(const char *name, const unsigned char *p) {
+  struct lnet_ioctl_udsp_descr h;
+  memcpy(&h, p, sizeof(h));
+  p += sizeof(h);
+  printf("      %s: ", name);
+  if (!h.iud_net.ud_net_type) { printf("NA\n"); return p; }
+  printf("type %u net", h.iud_net.ud_net_type);
+  for (uint32_t i = 0; i < h.iud_net.ud_net_num_expr.le_count; i++, p += 12) {
+    struct lnet_range_expr r; memcpy(&r, p, 12);
+    printf(" [%u-%u/%u]", r.re_lo, r.re_hi, r.re_stride);
+  }
+  for (uint32_t e = 0; e < h.iud_src_hdr.ud_descr_count; e++) {
+    struct lnet_expressions x; memcpy(&x, p, 4); p += 4;
+    printf(e ? "." : " addr ");
+    for (uint32_t i = 0; i < x.le_count; i++, p += 12) {
+      struct lnet_range_expr r; memcpy(&r, p, 12);
+      printf("[%u-%u/%u]", r.re_lo, r.re_hi, r.re_stride);
+    }
+  }
+  printf("\n");
+  return p;
+}
+static int udsp(int argc, char **argv) {
+  if (argc < 2) return 2;
+  if (!strcmp(argv[1], "add")) {
+    const char *src = NULL, *dst = NULL, *rte = NULL;
+    int prio = -1, idx = -1;
+    for (int i = 2; i + 1 < argc; i += 2) {
+      if (!strcmp(argv[i], "--src")) src = argv[i + 1];
+      else if (!strcmp(argv[i], "--dst")) dst = argv[i + 1];
+      else if (!strcmp(argv[i], "--rte")) rte = argv[i + 1];
+      else if (!strcmp(argv[i], "--priority")) prio = atoi(argv[i + 1]);
+      else if (!strcmp(argv[i], "--idx")) idx = atoi(argv[i + 1]);
+    }
+    unsigned char *buf = calloc(1, 4096), *p = buf + sizeof(struct lnet_ioctl_udsp);
+    p += marshal_descr("SRC", src, p);
+    p += marshal_descr("DST", dst, p);
+    p += marshal_descr("RTE", rte, p);
+    struct lnet_ioctl_udsp *u = (struct lnet_ioctl_udsp *)buf;
+    u->iou_hdr.ioc_version = V2;
+    u->iou_hdr.ioc_len = (uint32_t)(p - buf);
+    u->iou_bulk_size = (uint32_t)(p - buf - sizeof(*u));
+    u->iou_idx = idx;
+    u->iou_action_type = 1; /* EN_LNET_UDSP_ACTION_PRIORITY */
+    u->iou_action.priority = prio < 0 ? 0 : (uint32_t)prio;
+    u->iou_bulk = buf + sizeof(*u);
+    int rc = l_ioctl(IOC_LIBCFS_ADD_UDSP, buf);
+    printf("rc=%d\n", rc);
+    free(buf);
+    return rc ? 1 : 0;
+  }
+  if (!strcmp(argv[1], "del") && argc > 2) {
+    struct lnet_ioctl_udsp u;
+    IOC_INIT_V2(u, iou_hdr);
+    u.iou_idx = atoi(argv[2]);
+    int rc = l_ioctl(IOC_LIBCFS_DEL_UDSP, &u);
+    printf("rc=%d\n", rc);
+    return rc ? 1 : 0;
+  }
+  if (!strcmp(argv[1], "show")) {
+    printf("udsp:\n");
+    int i, rc = 0;
+    for (i = 0;; i++) {
+      struct lnet_ioctl_udsp get_size;
+      IOC_INIT_V2(get_size, iou_hdr);
+      get_size.iou_idx = i;
+      rc = l_ioctl(IOC_LIBCFS_GET_UDSP_SIZE, &get_size);
+      if (rc) break;
+      unsigned char *buf = calloc((size_t)get_size.iou_idx, 1);
+      struct lnet_ioctl_udsp *d = (struct lnet_ioctl_udsp *)buf;
+      IOC_INIT_V2(*d, iou_hdr);
+      d->iou_bulk_size = (uint32_t)get_size.iou_idx - sizeof(*d);
+      d->iou_bulk = buf + sizeof(*d);
+      d->iou_idx = i;
+      rc = l_ioctl(IOC_LIBCFS_GET_UDSP, buf);
+      if (rc) { free(buf); break; }
+      printf("    - idx: %d\n", d->iou_idx);
+      const unsigned char *p = buf + sizeof(*d);
+      p = show_descr("src", p);
+      p = show_descr("dst", p);
+      p = show_descr("rte", p);
+      printf("      action:\n          priority: %u\n", d->iou_action.priority);
+      free(buf);
+    }
+    printf("end errno=%d\n", -rc);
+    return 0;
+  }
+  return 2;
+}
+
 /* ------------------------------------------------------------------ parameters */
 static int param(int argc, char **argv) {
   if (argc < 3) return 2;
@@ -452,6 +601,7 @@ int main(int argc, char **argv) {
   if (!strcmp(c, "health")) return health(argc - 2, argv + 2);
   if (!strcmp(c, "recovery")) return recovery(argc - 1, argv + 1);
   if (!strcmp(c, "param")) return param(argc - 1, argv + 1);
+  if (!strcmp(c, "udsp")) return udsp(argc - 1, argv + 1);
   if (!strcmp(c, "intf") && argc > 2) return intf(argv[2]);
   if (!strcmp(c, "ifconf")) return ifconf();
   if (!strcmp(c, "ifaddrs")) return ifaddrs();
