@@ -8,7 +8,7 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from '../errors.js';
 import type { LNet } from '../lnet/facade.js';
-import { faultsApi, healthApi, udspApi, type FaultKind, type FaultRule, type FaultRuleSpec } from '../lnet/features.js';
+import { udspDoc, type FaultKind, type FaultRule, type FaultRuleSpec } from '../lnet/features.js';
 import { emit, ymap, yseq, type YNode } from '../lnet/format.js';
 import { FAULT_MSG } from '../lnet/kernel/features.js';
 import { action, printJson } from './util.js';
@@ -78,9 +78,9 @@ function registerFault(lnet: Command, l: () => LNet): void {
           ...(o.random ? { random: true } : {}),
           ...(o.drop_all ? { dropAll: true } : {}),
         };
-        await faultsApi(l().backend).add(kind, spec);
+        await l().faults.add(kind, spec);
         if (o.json) return printJson({ added: { kind, ...spec } });
-        const rules = await faultsApi(l().backend).list(kind);
+        const rules = await l().faults.list(kind);
         const r = rules[rules.length - 1];
         out(`Added ${kind} rule ${r?.source ?? o.source}->${r?.destination ?? o.dest} (1/${spec.rate ?? 0})\n`);
       }),
@@ -95,7 +95,7 @@ function registerFault(lnet: Command, l: () => LNet): void {
         action(async (o: JsonOpt & { source?: string; dest?: string; all?: boolean }) => {
           if (o.all && (o.source || o.dest)) throw new InvalidArgumentError("fault del: '-s' or '-d' cannot be combined with '-a'");
           if (!o.all && !(o.source && o.dest)) throw new InvalidArgumentError('fault del: please provide source and destination of the rule (-s, -d), or -a');
-          const n = await faultsApi(l().backend).del(kind, o.all ? undefined : { source: o.source!, destination: o.dest! });
+          const n = await l().faults.del(kind, o.all ? undefined : { source: o.source!, destination: o.dest! });
           if (o.json) return printJson({ removed: n });
           out(`Removed ${n} ${kind} rules\n`);
         }),
@@ -105,7 +105,7 @@ function registerFault(lnet: Command, l: () => LNet): void {
       .option('--json', 'JSON output')
       .action(
         action(async (o: JsonOpt) => {
-          const rules = await faultsApi(l().backend).list(kind);
+          const rules = await l().faults.list(kind);
           if (o.json) return printJson(rules);
           out(`LNet ${kind} rules:\n${rules.map(faultLine).join('')}found total ${rules.length}\n`);
         }),
@@ -115,7 +115,7 @@ function registerFault(lnet: Command, l: () => LNet): void {
       .option('--json', 'JSON output')
       .action(
         action(async (o: JsonOpt) => {
-          await faultsApi(l().backend).reset(kind);
+          await l().faults.reset(kind);
           if (o.json) printJson({ reset: kind });
         }),
       );
@@ -141,7 +141,7 @@ function registerUdsp(lnet: Command, l: () => LNet): void {
           ...(o.priority !== undefined ? { priority: whole('--priority', o.priority)! } : {}),
           ...(o.idx !== undefined ? { idx: whole('--idx', o.idx)! } : {}),
         };
-        await udspApi(l().backend).add(spec);
+        await l().udsp.add(spec);
         if (o.json) printJson({ added: spec });
       }),
     );
@@ -153,7 +153,7 @@ function registerUdsp(lnet: Command, l: () => LNet): void {
     .action(
       action(async (o: JsonOpt & { idx?: string; all?: boolean }) => {
         if (!!o.all === (o.idx !== undefined)) throw new InvalidArgumentError('udsp del: give --idx N or --all');
-        await udspApi(l().backend).del(o.all ? 'all' : whole('--idx', o.idx)!);
+        await l().udsp.del(o.all ? 'all' : whole('--idx', o.idx)!);
         if (o.json) printJson({ deleted: o.all ? 'all' : Number(o.idx) });
       }),
     );
@@ -164,27 +164,11 @@ function registerUdsp(lnet: Command, l: () => LNet): void {
     .action(
       action(async (o: JsonOpt & { idx?: string }) => {
         const idx = whole('--idx', o.idx);
-        const rules = (await udspApi(l().backend).show()).filter((r) => idx === undefined || r.idx === idx);
+        const rules = (await l().udsp.show()).filter((r) => idx === undefined || r.idx === idx);
         if (o.json) return printJson(rules);
         if (rules.length) out(emit(udspDoc(rules), 'cyaml'));
       }),
     );
-}
-
-/** lustre_lnet_show_udsp's tree. */
-export function udspDoc(rules: Awaited<ReturnType<ReturnType<typeof udspApi>['show']>>) {
-  return ymap([
-    [
-      'udsp',
-      yseq(
-        rules.map((r) => {
-          const e: [string, YNode][] = [['idx', String(r.idx)], ['src', r.src], ['dst', r.dst], ['rte', r.rte]];
-          if (r.action.priority !== undefined) e.push(['action', ymap([['priority', String(r.action.priority)]])]);
-          return ymap(e);
-        }),
-      ),
-    ],
-  ]);
 }
 
 function registerHealth(lnet: Command, l: () => LNet): void {
@@ -204,7 +188,7 @@ function registerHealth(lnet: Command, l: () => LNet): void {
         action(async (o: JsonOpt & { health: string; nid?: string; all?: boolean }) => {
           if (!!o.all === !!o.nid) throw new InvalidArgumentError(`${parent} set: give --nid NID or --all`);
           const v = whole('--health', o.health)!;
-          await healthApi(l().backend).set(type, o.all ? 'all' : { nid: o.nid! }, v);
+          await l().health.set(type, o.all ? 'all' : { nid: o.nid! }, v);
           if (o.json) printJson({ set: { type, target: o.all ? 'all' : o.nid, health: v } });
         }),
       );
@@ -216,7 +200,7 @@ function registerHealth(lnet: Command, l: () => LNet): void {
     .option('--json', 'JSON output')
     .action(
       action(async (o: JsonOpt) => {
-        const h = await healthApi(l().backend).show();
+        const h = await l().health.show();
         if (o.json) return printJson(h);
         const items = (xs: typeof h.local, owner: string) =>
           yseq(xs.map((x) => ymap([['nid', x.nid], [owner, x.owner], ['health value', String(x.healthValue)], ...Object.entries(x.stats).filter(([k]) => k !== 'health value').map(([k, v]) => [k, String(v)] as [string, YNode])])));
@@ -234,7 +218,7 @@ function registerHealth(lnet: Command, l: () => LNet): void {
       action(async (o: JsonOpt & { local?: boolean; peer?: boolean }) => {
         if (o.local && o.peer) throw new InvalidArgumentError('debug recovery: --local or --peer, not both');
         const type = o.peer ? 'peer' : 'local';
-        const nids = await healthApi(l().backend).recovery(type);
+        const nids = await l().health.recovery(type);
         if (o.json) return printJson({ type, nids });
         out(emit(ymap([[type === 'local' ? 'Local NI recovery' : 'Peer NI recovery', yseq(nids.map((n) => ymap([['nid', n]])))]]), 'cyaml'));
       }),

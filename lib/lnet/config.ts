@@ -6,6 +6,7 @@
  * and ignored, so an export imports back.
  */
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
+import { checkUdspSpec, type UdspRuleSpec } from './udsp.js';
 import { LnetConfigError, LnetSyntaxError, type ConfigProblem } from './errors.js';
 import { GLOBAL_DEFS, globalDef } from './globals.js';
 import { LND, NetId, Nid, expandNidRange } from './nid.js';
@@ -63,6 +64,8 @@ export interface LnetConfig {
   numa?: Origin & { range: number };
   discover?: ConfigTarget[];
   ping?: ConfigTarget[];
+  /** UDSP rules in document order (lnetctl's `udsp:` section). */
+  udsp?: Array<Origin & UdspRuleSpec>;
 }
 
 const TUNABLE_KEYS = ['peer_timeout', 'peer_credits', 'peer_buffer_credits', 'credits'] as const;
@@ -396,6 +399,38 @@ function parseRouteSection(ctx: Ctx, n: Node | null, cfg: LnetConfig): void {
   });
 }
 
+/** `udsp:` as lnetctl export writes it: idx, src, dst, rte (`NA` when absent), action: { priority }. */
+function parseUdspSection(ctx: Ctx, n: Node | null, cfg: LnetConfig): void {
+  const rules = (cfg.udsp ??= []);
+  (items(ctx, n, 'udsp') ?? []).forEach((it, i) => {
+    const p = `udsp[${i}]`;
+    const es = entries(ctx, it, p);
+    if (!es) return;
+    const spec: UdspRuleSpec = {};
+    for (const e of es) {
+      const kp = `${p}.${e.key}`;
+      if (e.key === 'idx') {
+        const v = int(ctx, e.value, kp, 0, 0x7fffffff);
+        if (v !== undefined) spec.idx = v;
+      } else if (e.key === 'src' || e.key === 'dst' || e.key === 'rte') {
+        const v = str(ctx, e.value, kp);
+        if (v !== undefined && v !== 'NA') spec[e.key] = v;
+      } else if (e.key === 'action') {
+        for (const f of entries(ctx, e.value, kp) ?? []) {
+          if (f.key !== 'priority') ctx.add(f.keyNode, `${kp}.${f.key}`, 'unknown action (priority)');
+          else {
+            const v = int(ctx, f.value, `${kp}.priority`, 0, 0xfffffffe);
+            if (v !== undefined) spec.priority = v;
+          }
+        }
+      } else ctx.add(e.keyNode, kp, 'unknown key (idx, src, dst, rte, action)');
+    }
+    // an entry with only idx names a rule for import --del
+    if (!spec.src && !spec.dst && !spec.rte && spec.idx !== undefined) rules.push({ ...origin(ctx, it, p), ...spec });
+    else if (syntax(ctx, it, p, () => checkUdspSpec(spec)) !== undefined) rules.push({ ...origin(ctx, it, p), ...spec });
+  });
+}
+
 function parsePeerSection(ctx: Ctx, n: Node | null, cfg: LnetConfig): void {
   const peers = (cfg.peers ??= []);
   (items(ctx, n, 'peer') ?? []).forEach((it, i) => {
@@ -556,7 +591,7 @@ export function parseLnetConfig(text: string, source = 'document'): LnetConfig {
       case 'statistics':
         break; // ignored, as lnetctl does
       case 'udsp':
-        ctx.add(e.keyNode, 'udsp', 'UDSP rules are not supported by hpcnet');
+        parseUdspSection(ctx, e.value, cfg);
         break;
       default:
         ctx.add(e.keyNode, e.key, `unknown section (known: ${SECTIONS.join(', ')})`);

@@ -6,6 +6,7 @@
 import { InvalidArgumentError } from '../errors.js';
 import type { LnetBackend } from './backend.js';
 import type { LnetConfig } from './config.js';
+import { faultsApi, healthApi, udspApi, udspDoc } from './features.js';
 import { LnetKernelError, NOT_SELF, isErrno, withHint } from './errors.js';
 import { emit, globalDoc, netsDoc, peersDoc, routesDoc, routingDoc, showStyle, type YamlStyle } from './format.js';
 import { GLOBAL_DEFS, globalDef, planGlobalWrites } from './globals.js';
@@ -69,6 +70,19 @@ export class LNet {
 
   constructor(backend: LnetBackend) {
     this.backend = backend;
+  }
+
+  /** Fault injection (lctl net_drop_* / net_delay_*): `add|del|list|reset('drop'|'delay', ...)`. */
+  get faults(): ReturnType<typeof faultsApi> {
+    return faultsApi(this.backend);
+  }
+  /** Health values and statistics, `set` (net/peer set --health), `recovery` queues. */
+  get health(): ReturnType<typeof healthApi> {
+    return healthApi(this.backend);
+  }
+  /** User-defined selection policies (lnetctl udsp add|del|show). */
+  get udsp(): ReturnType<typeof udspApi> {
+    return udspApi(this.backend);
   }
 
   /** Release the backend's descriptors and threads (it reopens lazily if used again). */
@@ -373,6 +387,9 @@ export class LNet {
     out += emit(routingDoc(routing, backup), 'cyaml');
     if (peers.length) out += emit(peersDoc(peers, 2, backup), style);
     out += emit(globalDoc(globals), 'cyaml');
+    // udsp last, in cYAML, as lnetctl export collects it (lustre_lnet_show_udsp)
+    const udsp = await this.call('export', () => this.udsp.show());
+    if (udsp.length) out += emit(udspDoc(udsp), 'cyaml');
     return out;
   }
 

@@ -9,6 +9,7 @@
  */
 import { InvalidArgumentError } from '../errors.js';
 import type { LnetBackend } from './backend.js';
+import { ymap, yseq, type YMap, type YNode } from './format.js';
 import { FAULT_MSG, type FaultKind, type FaultRule, type FaultRuleSpec, faultNid } from './kernel/features.js';
 import { UDSP_ACTION, checkUdspSpec, demarshalUdsp, marshalUdsp, udspDescrText, type UdspRule, type UdspRuleSpec } from './udsp.js';
 
@@ -107,3 +108,20 @@ export function udspApi(backend: LnetBackend) {
     },
   };
 }
+
+/** lustre_lnet_show_udsp's tree. */
+export function udspDoc(rules: UdspRule[]): YMap {
+  return ymap([
+    [
+      'udsp',
+      yseq(
+        rules.map((r) => {
+          const e: [string, YNode][] = [['idx', String(r.idx)], ['src', r.src], ['dst', r.dst], ['rte', r.rte]];
+          if (r.action.priority !== undefined) e.push(['action', ymap([['priority', String(r.action.priority)]])]);
+          return ymap(e);
+        }),
+      ),
+    ],
+  ]);
+}
+

@@ -9,6 +9,8 @@ export { LnetPlanner, type ImportOptions, type ImportResult, type ApplyResult, t
 export { UnloadPolicy, type UnloadOptions, type UnloadResult, type UnloadHost } from './unload.js';
 export type { LnetBackend } from './backend.js';
 export { MockLnetBackend } from './mock-backend.js';
+export { checkFaultSpec, type FaultKind, type FaultRule, type FaultRuleSpec, type HealthEntry, type UdspRule, type UdspRuleSpec } from './features.js';
+export { parseUdspDescr, udspDescrText } from './udsp.js';
 export type { MockLnetOptions, MockInterface, MockRemote, MockCall } from './mock-backend.js';
 export { defaultLnetBackend, setDefaultLnetBackend, openLnet } from './default-backend.js';
 export { NetId, Nid, LND, lndModule, toNid, sameNid, normalizeNid, normalizeNet, parseProcessId, formatProcessId, parseNidRange, expandNidRange, nidInRange } from './nid.js';

@@ -223,6 +223,8 @@ export class NativeLnetBackend implements LnetBackend {
       const h = await k.ioctl.getLocalNiHealthStats(r.nid);
       ni.health = Object.fromEntries(NI_HEALTH_KEYS.map((x) => [x, num(h[x] ?? h[x.replace(/ /g, '_')])]));
     }
+    // -v 4: IOC_LIBCFS_GET_CONST_UDSP_INFO, as lnetctl does (priorities; -1 when no rule sets one)
+    if (detail >= 4 && !isLo) ni.udsp = await this.features().udspInfo(r.nid, false);
     return ni;
   }
 

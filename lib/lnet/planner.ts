@@ -8,7 +8,9 @@
  */
 import { InvalidArgumentError } from '../errors.js';
 import type { LnetBackend } from './backend.js';
-import { parseLnetConfig, type ConfigNi, type LnetConfig } from './config.js';
+import { parseLnetConfig, type ConfigNi, type LnetConfig, type Origin } from './config.js';
+import { udspApi, type UdspRule, type UdspRuleSpec } from './features.js';
+import { parseUdspDescr, udspDescrText } from './udsp.js';
 import { LnetKernelError, NOT_SELF, isErrno, withHint } from './errors.js';
 import { planGlobalWrites } from './globals.js';
 import { Nid } from './nid.js';
@@ -307,6 +309,10 @@ export class LnetPlanner {
       const existed = curPeers.some((x) => x.primaryNid === p.primaryNid);
       steps.push(this.peerAddStep(p.primaryNid, p.nids, p.multiRail, { key: p.key, ...(p.line !== undefined ? { line: p.line } : {}) }, existed));
     }
+    for (const r of cfg.udsp ?? []) {
+      if (!r.src && !r.dst && !r.rte) throw new InvalidArgumentError(`${r.key}${r.line !== undefined ? ` (line ${r.line})` : ''}: a UDSP rule needs src, dst or rte (an idx alone only names a rule for import --del); nothing applied`);
+      steps.push(this.udspAddStep(r));
+    }
     if (exec) {
       for (const d of cfg.discover ?? [])
         steps.push({ change: { op: 'exec', section: 'discover', item: `discover ${d.nid}`, key: d.key, ...(d.line !== undefined ? { line: d.line } : {}) }, run: async () => void (await this.host.discover(d.nid)) });
@@ -330,6 +336,7 @@ export class LnetPlanner {
     for (const r of cfg.routes ?? []) steps.push(this.routeStep(r, 'del'));
     for (const n of cfg.nets ?? []) for (const ni of n.nis) steps.push(...this.niStep(n.net, ni, 'del'));
     if (cfg.routing?.enable) steps.push(...this.routingSteps({ routing: { ...cfg.routing, enable: false } }, await this.host.backend.routing()));
+    if (cfg.udsp?.length) steps.push(...(await this.udspDelSteps(cfg.udsp)));
     return steps;
   }
 
@@ -434,8 +441,78 @@ export class LnetPlanner {
     steps.push(...adds.filter((s) => s.change.section === 'route'));
     steps.push(...this.routingSteps(cfg, curRouting));
     steps.push(...adds.filter((s) => s.change.section === 'peer'));
+    if (cfg.udsp) {
+      const bare = cfg.udsp.find((r) => !r.src && !r.dst && !r.rte);
+      if (bare) throw new InvalidArgumentError(`${bare.key}${bare.line !== undefined ? ` (line ${bare.line})` : ''}: a UDSP rule needs src, dst or rte; nothing applied`);
+      steps.push(...(await this.udspReplaceSteps(cfg.udsp)));
+    }
     return steps.map((s) => ({ ...s, skipOn: [] }));
   }
+
+  // --- UDSP ----------------------------------------------------------------
+  private udsp() {
+    return udspApi(this.host.backend);
+  }
+  private static udspItem(r: { src?: string; dst?: string; rte?: string; priority?: number }): string {
+    const t = (d: string | undefined) => (d ? udspDescrText(parseUdspDescr(d)) : 'NA');
+    return `udsp src ${t(r.src)} dst ${t(r.dst)} rte ${t(r.rte)} priority ${r.priority ?? 0}`;
+  }
+  private udspAddStep(r: Origin & UdspRuleSpec): Step {
+    let at = -1;
+    return {
+      change: { op: 'add', section: 'udsp', item: LnetPlanner.udspItem(r), key: r.key, ...(r.line !== undefined ? { line: r.line } : {}) },
+      run: async () => {
+        const n = (await this.udsp().show()).length;
+        at = r.idx !== undefined && r.idx < n ? r.idx : n;
+        await this.host.call('udsp add', () => this.udsp().add(r));
+      },
+      undo: () => this.udsp().del(at),
+    };
+  }
+  /** import --del: the rules at the listed indexes (highest first, so the others keep theirs). */
+  private async udspDelSteps(rules: Array<Origin & UdspRuleSpec>): Promise<Step[]> {
+    const cur = await this.udsp().show();
+    const idxs = [...new Set(rules.map((r) => r.idx))].sort((a, b) => (b ?? -1) - (a ?? -1));
+    return idxs.map((idx) => {
+      const r = rules.find((x) => x.idx === idx)!;
+      const old = cur.find((x) => x.idx === idx);
+      if (idx === undefined || !old) throw new LnetKernelError('ENOENT', 'import --del', `${r.key}${r.line !== undefined ? ` (line ${r.line})` : ''}: no UDSP rule at idx ${idx ?? '(none given)'} (nothing applied)`);
+      return {
+        change: { op: 'del' as const, section: 'udsp' as const, item: `udsp idx ${idx}`, key: r.key, ...(r.line !== undefined ? { line: r.line } : {}) },
+        run: () => this.host.call('udsp del', () => this.udsp().del(idx)),
+        undo: () => this.udsp().add(specOfRule(old)),
+      };
+    });
+  }
+  /** apply: the rules become exactly the document's, in order (one step: remove all, add the document's). */
+  private async udspReplaceSteps(rules: Array<Origin & UdspRuleSpec>): Promise<Step[]> {
+    const cur = await this.udsp().show();
+    const want = rules.map((r) => LnetPlanner.udspItem(r));
+    const have = cur.map((r) => LnetPlanner.udspItem(specOfRule(r)));
+    if (want.length === have.length && want.every((w, i) => w === have[i])) return [];
+    return [
+      {
+        change: { op: 'set', section: 'udsp', item: want.join('; ') || 'udsp: none', before: have.join('; ') || 'udsp: none', key: 'udsp' },
+        run: async () => {
+          await this.host.call('udsp del', () => this.udsp().del('all'));
+          for (const r of rules) await this.host.call('udsp add', () => this.udsp().add({ ...r, idx: -1 }));
+        },
+        undo: async () => {
+          await this.udsp().del('all');
+          for (const r of cur) await this.udsp().add(specOfRule(r));
+        },
+      },
+    ];
+  }
+}
+
+function specOfRule(r: UdspRule): UdspRuleSpec {
+  return {
+    ...(r.src !== 'NA' ? { src: r.src } : {}),
+    ...(r.dst !== 'NA' ? { dst: r.dst } : {}),
+    ...(r.rte !== 'NA' ? { rte: r.rte } : {}),
+    ...(r.action.priority !== undefined ? { priority: r.action.priority } : {}),
+  };
 }
 
 function niMatches(w: ConfigNi, ni: NiInfo): boolean {

@@ -8,7 +8,7 @@ import { HpcnetError } from '../errors.js';
 /** One change to the node, as reported in import/apply results. */
 export interface Change {
   op: 'add' | 'del' | 'set' | 'configure' | 'exec';
-  section: 'lnet' | 'net' | 'route' | 'peer' | 'routing' | 'buffers' | 'global' | 'numa' | 'discover' | 'ping';
+  section: 'lnet' | 'net' | 'route' | 'peer' | 'routing' | 'buffers' | 'global' | 'numa' | 'udsp' | 'discover' | 'ping';
   /** Human-readable identity, e.g. `net tcp1 NI eth0`, `global retry_count: 3`. */
   item: string;
   /** The value before a `set` (text), when known. */
