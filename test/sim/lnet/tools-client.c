@@ -16,6 +16,7 @@
  *   param 2.15|2.16 NAME                   cfs_get_param_paths(): statfs/mount of debugfs, glob(GLOB_BRACE)
  *                                          over the release's top directories; prints paths and the first file
  *   intf NAME                              2.15 liblnetconfig's interface check: SIOCGIFFLAGS + SIOCGIFADDR
+ *   netdown                                lctl net down on the ioctl path (IOC_LIBCFS_UNCONFIGURE), lctl's messages
  *   ifconf | ifaddrs | rtnl | sysnet       SIOCGIFCONF, getifaddrs(), RTM_GETLINK/RTM_GETADDR dumps, /sys/class/net
  * Struct layouts are the release headers' (lnetctl.h, lnet-dlc.h, libcfs_ioctl.h)
  * and are checked at compile time.
@@ -593,6 +594,19 @@ static int sysnet(void) {
   return 0;
 }
 
+#define IOC_LIBCFS_UNCONFIGURE _IOWR('e', 56, long)
+static int netdown(void) {
+  struct libcfs_ioctl_data d;
+  memset(&d, 0, sizeof(d));
+  d.ioc_hdr.ioc_len = sizeof(d);
+  d.ioc_hdr.ioc_version = V1;
+  int rc = l_ioctl(IOC_LIBCFS_UNCONFIGURE, &d);
+  if (rc == 0) printf("LNET ready to unload\n");
+  else if (rc == -EBUSY) fprintf(stderr, "LNET busy\n");
+  else fprintf(stderr, "LNET unconfigure error %d: %s\n", -rc, strerror(-rc));
+  return rc ? 1 : 0;
+}
+
 int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IONBF, 0);
   if (argc < 2) return 2;
@@ -607,5 +621,6 @@ int main(int argc, char **argv) {
   if (!strcmp(c, "ifaddrs")) return ifaddrs();
   if (!strcmp(c, "rtnl")) return rtnl();
   if (!strcmp(c, "sysnet")) return sysnet();
+  if (!strcmp(c, "netdown")) return netdown();
   return 2;
 }
