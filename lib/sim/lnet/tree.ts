@@ -276,9 +276,32 @@ export class HostTree {
     }
     for (const d of this.devDirs) if (!devDirs.has(d)) this.drop(d);
     this.devDirs = devDirs;
-    if (!h.loaded('lnet')) this.drop('sys/kernel/debug/lnet');
+    if (!h.loaded('libcfs')) this.drop('sys/kernel/debug/lnet');
+    else if (!files.has('sys/kernel/debug/lnet/lnet_lnd_timeout')) this.drop('sys/kernel/debug/lnet/lnet_lnd_timeout');
   }
 }
+
+/**
+ * libcfs's own debugfs parameters (libcfs/libcfs/module.c: `lctl get_param
+ * debug`, `subsystem_debug`, `debug_mb`, `printk`, ... as lustre_rmmod -d reads
+ * them), with the defaults of a freshly loaded module.
+ */
+const LIBCFS_PARAMS: Record<string, string> = {
+  debug: 'ioctl neterror warning error emerg ha config console lfsck',
+  subsystem_debug: 'undefined mdc mds osc ost class log llite rpc mgmt lnet lnd pinger filter libcfs echo ldlm lov lquota osd lfsck snapshot lmv sec gss mgc mgs fid fld',
+  debug_mb: '80',
+  printk: 'warning error emerg console',
+  console_ratelimit: '1',
+  console_max_delay_centisecs: '60000',
+  console_min_delay_centisecs: '50',
+  console_backoff: '2',
+  debug_path: '/tmp/lustre-log',
+  panic_on_lbug: '1',
+  catastrophe: '0',
+  fail_loc: '0',
+  fail_val: '0',
+  fail_err: '0',
+};
 
 /**
  * The dynamic files of a host (path relative to its root -> text and mode):
@@ -325,6 +348,7 @@ export function hostFiles(h: Host): Map<string, { text: string; mode: number }> 
       for (const top of ['sys/fs/lustre', 'proc/fs/lustre']) put(`${top}/${m[1]}/${m[2]}/uuid`, `${m[3]}\n`);
     }
   }
+  if (h.loaded('libcfs')) for (const [k, v] of Object.entries(LIBCFS_PARAMS)) put(`sys/kernel/debug/lnet/${k}`, `${v}\n`, /^(catastrophe)$/.test(k) ? 0o444 : 0o644);
   if (h.loaded('lnet')) {
     const to = h.loaded('ksocklnd') ? h.paramNum('ksocklnd', 'sock_timeout') : 50;
     put('sys/kernel/debug/lnet/lnet_lnd_timeout', `${to}\n`);

@@ -159,6 +159,8 @@ for (const release of ['2.15', '2.16'] as const) {
         assert.match(r.out, /^glob=0\npath=\/sys\/kernel\/debug\/lnet\/lnet_lnd_timeout\n\| \d+\n$/);
       }
       assert.match((await tools('a', ['param', release, 'devices'])).out, /^glob=3\n/, 'no Lustre devices without a Lustre hold (GLOB_NOMATCH)');
+      assert.match((await tools('a', ['param', release, 'debug_mb'])).out, /^glob=0\npath=\/sys\/kernel\/debug\/lnet\/debug_mb\n\| 80\n$/, "libcfs's own parameters (lustre_rmmod -d reads debug and debug_mb)");
+      assert.match((await tools('a', ['param', release, '{debug,printk}'])).out, /^glob=0\npath=\/sys\/kernel\/debug\/lnet\/debug\npath=\/sys\/kernel\/debug\/lnet\/printk\n\| ioctl neterror /, 'nested braces in the pattern');
     });
 
     test('Lustre devices and version exist through the parameter paths while a Lustre role holds LNet, and go when released', async () => {
