@@ -9,6 +9,7 @@ import { discover } from '../ib/discovery/discover.js';
 import { ROUTES_FORMATS, loadRoutesSnapshot, parseLftChanges, readRoutes, renderRoutes, setLftEntries, type RoutesFormat } from '../ib/routing/index.js';
 import { applyNodeNameMap, loadNodeNameMap, writeSnapshot, type FabricSnapshot } from '../ib/topology/index.js';
 import { InvalidArgumentError } from '../errors.js';
+import { WriteNotAllowedError } from '../ib/errors.js';
 import { openPortFromFlags, targetFromFlags, withPortFlags, withToolFlags, type PortFlags, type ToolFlags } from './ib-flags.js';
 import { action, parseIntOption, printJson } from './util.js';
 
@@ -68,7 +69,7 @@ export function registerIbRoutes(ib: Command): void {
   ).action(
     action(async (sw: string, entries: string[], o: ToolFlags & { write?: boolean }) => {
       const changes = parseLftChanges(entries);
-      if (!o.write) throw new InvalidArgumentError('lft-set changes the fabric\'s forwarding: add --write to do it (nothing was sent)');
+      if (!o.write) throw new WriteNotAllowedError(`LinearForwardingTable Set to ${o.D ? 'DR path ' : 'LID '}${sw} (nothing was sent)`);
       await using port = await openPortFromFlags(o, { allowWrites: true });
       const addr = o.G ? await targetFromFlags(port, sw, o) : parseAddress(sw, { directed: !!o.D });
       const r = await setLftEntries(port, addr, changes);
