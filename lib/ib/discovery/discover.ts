@@ -14,14 +14,14 @@
  * would drop one of them. Timeouts and inconsistent answers (a fabric that
  * changes during the walk) become errors on the result; discovery goes on.
  */
-import { FabricBuilder, type Fabric, type FabricNode, type PortInput, type PortRef } from '../topology/model.js';
-import { ATTR, MGMT_CLASS, METHOD, PORT_STATE_FIELDS, nodeDescriptionFrom, nodeInfoFrom, speedsOf, widthsOf, type NodeInfo } from '../attributes.js';
+import { FabricBuilder, type Fabric, type FabricNode, type LinkSpeed, type LinkWidth, type PortInput, type PortRef } from '../topology/model.js';
+import { ATTR, MGMT_CLASS, METHOD, PORT_STATE_FIELDS, nodeDescriptionFrom, speedsOf, widthsOf, type NodeInfo } from '../attributes.js';
 import { HpcnetError } from '../../errors.js';
 import { MadStatusError } from '../errors.js';
 import { decodeGroup, subsetDecoder } from '../fields.js';
 import { formatAddress } from '../address.js';
 import type { MadResponse, Port } from '../port.js';
-import { PHYS_PORT_STATES, PORT_STATES } from '../types.js';
+import { NODE_TYPES, PHYS_PORT_STATES, PORT_STATES } from '../types.js';
 import { formatGuid } from '../../util/format.js';
 
 export interface DiscoverOptions {
@@ -53,6 +53,8 @@ export interface DiscoveryResult {
   stats: { madsSent: number; retries: number; timeouts: number; ms: number; maxHops: number };
 }
 
+type NodeInfoSubset = Pick<NodeInfo, 'nodeType' | 'numPorts' | 'systemImageGuid' | 'nodeGuid' | 'portGuid' | 'deviceId' | 'revision' | 'localPort' | 'vendorId'>;
+
 /** Where a NodeInfo answer came from: the node and port we sent it out of. */
 interface Arrival {
   path: number[];
@@ -74,6 +76,9 @@ const [PI_WSUP, PI_WEN, PI_WACT] = [word('LinkWidthSupported'), word('LinkWidthE
 const [PI_SSUP, PI_SEN, PI_SACT] = [word('LinkSpeedSupported'), word('LinkSpeedEnabled'), word('LinkSpeedActive')];
 const [PI_ESUP, PI_EEN, PI_EACT] = [word('LinkSpeedExtSupported'), word('LinkSpeedExtEnabled'), word('LinkSpeedExtActive')];
 const SI_FIELDS = ['LinearFdbCap', 'LinearFdbTop', 'McastFdbCap', 'LifeTime', 'EnhancedPort0'] as const;
+/** The NodeInfo fields discovery records, field i at words 2i (low) and 2i+1 (high). */
+const NI_FIELDS = ['NodeType', 'NumPorts', 'SystemGuid', 'Guid', 'PortGuid', 'DevId', 'Revision', 'LocalPort', 'VendorId'] as const;
+const guidOf = (w: Uint32Array, i: number) => (BigInt(w[2 * i + 1]!) << 32n) | BigInt(w[2 * i]!);
 
 function one<T>(list: T[]): T | undefined {
   return list.length === 1 ? list[0] : undefined;
@@ -88,6 +93,22 @@ export async function discover(port: Port, opts: DiscoverOptions = {}): Promise<
   const { timeoutMs, retries, signal } = opts;
   const decodePi = subsetDecoder('PortInfo', PI_FIELDS);
   const decodeSi = subsetDecoder('SwitchInfo', SI_FIELDS);
+  const decodeNi = subsetDecoder('NodeInfo', NI_FIELDS);
+  /** The NodeInfo view discovery needs, without building every field of the group. */
+  const nodeInfoOf = (data: Buffer): NodeInfoSubset => {
+    const w = decodeNi(data);
+    return {
+      nodeType: NODE_TYPES[w[0]!] ?? 'Unknown',
+      numPorts: w[2]!,
+      systemImageGuid: guidOf(w, 2),
+      nodeGuid: guidOf(w, 3),
+      portGuid: guidOf(w, 4),
+      deviceId: w[10]!,
+      revision: w[12]!,
+      localPort: w[14]!,
+      vendorId: w[16]!,
+    };
+  };
   const b = new FabricBuilder({ source: 'discovery', createdAt: new Date().toISOString(), fromPort: port.portGuid });
   let deepest = 0;
   // Outstanding SMPs, counted: discovery ends when the count falls to 0.
@@ -152,8 +173,25 @@ export async function discover(port: Port, opts: DiscoverOptions = {}): Promise<
     });
   };
 
+  // Width and speed lists by mask, built once per discovery and shared by the
+  // ports that report the same mask (frozen: the model's lists are read-only).
+  const widthLists = new Map<number, LinkWidth[]>();
+  const speedLists = new Map<number, LinkSpeed[]>();
+  const widths = (mask: number): LinkWidth[] => {
+    let l = widthLists.get(mask);
+    if (!l) widthLists.set(mask, (l = Object.freeze(widthsOf(mask)) as LinkWidth[]));
+    return l;
+  };
+  /** Speeds of a LinkSpeed mask followed by those of a LinkSpeedExt mask. */
+  const speeds = (mask: number, extMask: number): LinkSpeed[] => {
+    const key = mask * 65536 + extMask;
+    let l = speedLists.get(key);
+    if (!l) speedLists.set(key, (l = Object.freeze(speedsOf(mask).concat(speedsOf(extMask, true))) as LinkSpeed[]));
+    return l;
+  };
+
   /** Which node a NodeInfo answer belongs to: a known one, or a new (possibly duplicate-GUID) one. */
-  const placeNode = (ni: NodeInfo, arrival: Arrival): { id: string; isNew: boolean } => {
+  const placeNode = (ni: NodeInfoSubset, arrival: Arrival): { id: string; isNew: boolean } => {
     const candidates = b.nodesWithGuid(ni.nodeGuid);
     for (const n of candidates) {
       if (n.type !== ni.nodeType || n.numPorts !== ni.numPorts) continue;
@@ -198,13 +236,13 @@ export async function discover(port: Port, opts: DiscoverOptions = {}): Promise<
       const w = decodePi(data);
       const node = b.node(id)!;
       const physState = PHYS_PORT_STATES[w[PI_PHYS]!] ?? 'Unknown';
-      const activeWidth = one(widthsOf(w[PI_WACT]!));
-      const activeSpeed = one(speedsOf(w[PI_EACT]!, true)) ?? one(speedsOf(w[PI_SACT]!));
+      const activeWidth = one(widths(w[PI_WACT]!));
+      const activeSpeed = one(speeds(0, w[PI_EACT]!)) ?? one(speeds(w[PI_SACT]!, 0));
       const fields: PortInput = {
         state: PORT_STATES[w[PI_STATE]!] ?? 'Unknown',
         physState,
-        width: { supported: widthsOf(w[PI_WSUP]!), enabled: widthsOf(w[PI_WEN]!), active: activeWidth },
-        speed: { supported: speedsOf(w[PI_SSUP]!).concat(speedsOf(w[PI_ESUP]!, true)), enabled: speedsOf(w[PI_SEN]!).concat(speedsOf(w[PI_EEN]!, true)), active: activeSpeed },
+        width: { supported: widths(w[PI_WSUP]!), enabled: widths(w[PI_WEN]!), active: activeWidth },
+        speed: { supported: speeds(w[PI_SSUP]!, w[PI_ESUP]!), enabled: speeds(w[PI_SEN]!, w[PI_EEN]!), active: activeSpeed },
         capabilityMask: w[PI_CAP]!,
       };
       if (node.type !== 'Switch' || portNum === 0) {
@@ -222,7 +260,7 @@ export async function discover(port: Port, opts: DiscoverOptions = {}): Promise<
   /** NodeInfo at the end of a route: place the node, link it, read what a new node needs. */
   const reach = (arrival: Arrival): void =>
     smp(ATTR.NodeInfo, 'NodeInfo', arrival.path, 0, arrival.from ?? {}, (data) => {
-      const ni = nodeInfoFrom(decodeGroup('NodeInfo', data));
+      const ni = nodeInfoOf(data);
       const { id, isNew } = placeNode(ni, arrival);
       deepest = Math.max(deepest, arrival.path.length);
       if (arrival.from) {
