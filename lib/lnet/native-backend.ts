@@ -7,7 +7,7 @@
  * `hpcnet sim lnet exec` the same calls reach the emulator.
  */
 import { LnetFeaturesIoctl } from './kernel/features.js';
-import { loadLnetNative, type LnetNativeHandle } from '../native/loader.js';
+import type { LnetNativeHandle } from '../native/loader.js';
 import type { LnetBackend, LnetFeatureOps } from './backend.js';
 import { HpcnetError, NativeCallError } from '../errors.js';
 import { LnetKernelError, errnoName, isErrno } from './errors.js';
@@ -95,7 +95,6 @@ export interface NativeLnetBackendOptions {
 export class NativeLnetBackend implements LnetBackend {
   readonly kind = 'native' as const;
   private k: LnetKernel | undefined;
-  private files: LnetNativeHandle | undefined;
 
   constructor(private readonly opts: NativeLnetBackendOptions = {}) {}
 
@@ -103,14 +102,10 @@ export class NativeLnetBackend implements LnetBackend {
     return (this.k ??= openLnetKernel(this.opts));
   }
 
-  private fileHandle(): LnetNativeHandle {
-    return (this.files ??= this.opts.newHandle ? this.opts.newHandle() : new (loadLnetNative().LnetHandle)());
-  }
-
   private async readFirst(paths: string[]): Promise<string | undefined> {
     for (const p of paths) {
       try {
-        return await this.fileHandle().readFile(p);
+        return await this.kernel().readFile(p);
       } catch (e) {
         if (!isErrno(e, 'ENOENT', 'ENOTDIR') && (e as { code?: string }).code !== 'ENOENT') throw e;
       }
@@ -482,9 +477,7 @@ export class NativeLnetBackend implements LnetBackend {
   async close(): Promise<void> {
     const k = this.k;
     this.k = undefined;
-    await k?.close();
-    this.files?.close();
-    this.files = undefined;
+    await k?.close(); // waits for the calls in flight
   }
 }
 

@@ -12,9 +12,12 @@
 // throwing NativeError, which becomes an Error with errno/code/op set.
 //
 // Lifetime: the thread-safe function is referenced only while jobs are
-// pending, so an idle JobThread never keeps the process alive. Close() (also
-// called from the environment's cleanup hook) stops the thread and joins it;
-// pending jobs whose results cannot reach JS any more are dropped.
+// pending, so an idle JobThread never keeps the process alive. Close()
+// stops taking jobs: queued ones are rejected with ERR_CLOSED (delivered
+// through the thread-safe function, so Close() may run in a GC finalizer),
+// the running one settles when it ends; with joinOnClose = false Close()
+// never waits for it. At environment teardown (cleanup hook) the thread is
+// joined and results that cannot reach JS any more are dropped.
 #pragma once
 
 #include <napi.h>
@@ -83,14 +86,18 @@ class JobThread {
   // Runs on the JS thread after Work succeeded; returns the resolution value.
   using Settle = std::function<Napi::Value(Napi::Env)>;
 
-  JobThread(Napi::Env env, const char* name) : env_(env) {
-    tsfn_ = Napi::ThreadSafeFunction::New(env, Napi::Function(), name, 0, 1, this,
-                                          [](Napi::Env, JobThread*) {});
-    tsfn_.Unref(env);
+  // joinOnClose: Close() waits for the running job (for owners whose jobs
+  // use the owner's memory: short library calls). false: Close() never
+  // waits; the running job finishes on its own thread (everything it uses
+  // must be owned by the job itself, e.g. through shared_ptr captures) and
+  // its promise settles then.
+  JobThread(Napi::Env env, const char* name, bool joinOnClose = true) : env_(env), join_(joinOnClose), s_(std::make_shared<Shared>()) {
+    s_->tsfn = Napi::ThreadSafeFunction::New(env, Napi::Function(), name, 0, 1, this, [](Napi::Env, JobThread*) {});
+    s_->tsfn.Unref(env);
     // Registered after the TSFN: cleanup hooks run in reverse order, so at
     // environment teardown this runs while the TSFN is still intact.
     napi_add_env_cleanup_hook(env_, CleanupHook, this);
-    thread_ = std::thread([this] { Loop(); });
+    thread_ = std::thread([s = s_] { Loop(s); });
   }
 
   ~JobThread() { Close(); }
@@ -102,38 +109,28 @@ class JobThread {
   Napi::Promise Run(Napi::Env env, Work work, Settle settle) {
     auto deferred = Napi::Promise::Deferred::New(env);
     if (closed_) {
-      NativeError e{"ERR_CLOSED", 0, "", "the native worker is closed"};
-      deferred.Reject(e.ToJs(env).Value());
+      deferred.Reject(Closed().ToJs(env).Value());
       return deferred.Promise();
     }
     auto job = std::make_unique<Job>(Job{std::move(work), std::move(settle), deferred, {}, false});
-    if (pending_++ == 0) tsfn_.Ref(env);
+    if (s_->pending++ == 0) s_->tsfn.Ref(env);
     {
-      std::lock_guard<std::mutex> lock(mu_);
-      queue_.push_back(std::move(job));
+      std::lock_guard<std::mutex> lock(s_->mu);
+      s_->queue.push_back(std::move(job));
     }
-    cv_.notify_one();
+    s_->cv.notify_one();
     return deferred.Promise();
   }
 
-  // Stop the thread and join it. Idempotent. JS thread only.
+  // Stop taking jobs. Jobs still queued are rejected with ERR_CLOSED (on
+  // the JS thread, later: never from here, which may be a GC finalizer);
+  // the running one finishes and settles. Idempotent. JS thread only.
   void Close() { CloseImpl(false); }
+  // Environment teardown (an owner's cleanup hook): stop and join the thread.
+  void CloseForTeardown() { CloseImpl(true); }
 
  private:
-  static void CleanupHook(void* arg) { static_cast<JobThread*>(arg)->CloseImpl(true); }
-
-  void CloseImpl(bool fromHook) {
-    if (closed_) return;
-    closed_ = true;
-    if (!fromHook) napi_remove_env_cleanup_hook(env_, CleanupHook, this);
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stop_ = true;
-    }
-    cv_.notify_one();
-    if (thread_.joinable()) thread_.join();
-    tsfn_.Release();
-  }
+  static NativeError Closed() { return NativeError{"ERR_CLOSED", 0, "", "the native worker is closed"}; }
 
   struct Job {
     Work work;
@@ -143,53 +140,105 @@ class JobThread {
     bool failed;
   };
 
-  void Loop() {
-    for (;;) {
-      std::unique_ptr<Job> job;
-      {
-        std::unique_lock<std::mutex> lock(mu_);
-        cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });
-        if (stop_) return;
-        job = std::move(queue_.front());
-        queue_.pop_front();
-      }
-      try {
-        job->work();
-      } catch (const NativeError& e) {
-        job->error = e;
-        job->failed = true;
-      } catch (const std::exception& e) {
-        job->error = NativeError{"ERR_NATIVE", 0, "", e.what()};
-        job->failed = true;
-      }
-      Job* raw = job.release();
-      napi_status st = tsfn_.BlockingCall(raw, [this](Napi::Env env, Napi::Function, Job* j) {
-        std::unique_ptr<Job> owned(j);
-        if (env == nullptr) return;  // environment is going away
-        if (--pending_ == 0) tsfn_.Unref(env);
-        if (owned->failed) {
-          owned->deferred.Reject(owned->error.ToJs(env).Value());
-          return;
-        }
-        try {
-          owned->deferred.Resolve(owned->settle(env));
-        } catch (const Napi::Error& e) {
-          owned->deferred.Reject(e.Value());
-        }
-      });
-      if (st != napi_ok) delete raw;  // closing: the result cannot reach JS
+  // What the thread needs, owned jointly with it: the JobThread may be gone
+  // before its thread ends.
+  struct Shared {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::deque<std::unique_ptr<Job>> queue;
+    bool stop = false;
+    Napi::ThreadSafeFunction tsfn;
+    size_t pending = 0;  // JS thread only
+  };
+
+  static void CleanupHook(void* arg) { static_cast<JobThread*>(arg)->CloseImpl(true); }
+
+  void CloseImpl(bool fromHook) {
+    if (closed_) return;
+    closed_ = true;
+    if (!fromHook) napi_remove_env_cleanup_hook(env_, CleanupHook, this);
+    std::deque<std::unique_ptr<Job>> queued;
+    {
+      std::lock_guard<std::mutex> lock(s_->mu);
+      s_->stop = true;
+      queued.swap(s_->queue);
+    }
+    s_->cv.notify_one();
+    // The queued jobs never run: reject them now, through the thread-safe
+    // function (their promises settle on a later turn of the loop; nothing
+    // JS runs here, which may be a GC finalizer). At teardown they are dropped.
+    for (auto& j : queued) {
+      j->error = Closed();
+      j->failed = true;
+      if (!fromHook) Deliver(s_, std::move(j), /*blocking=*/false);
+    }
+    if (join_ || fromHook) {
+      // Teardown of the environment: nothing can settle any more; wait for the thread.
+      if (thread_.joinable()) thread_.join();
+    } else if (thread_.joinable()) {
+      thread_.detach();
     }
   }
 
+  // The thread: run jobs in order; once stopped, the jobs left are delivered
+  // as ERR_CLOSED. Then the thread-safe function is released.
+  static void Loop(std::shared_ptr<Shared> s) {
+    for (;;) {
+      std::unique_ptr<Job> job;
+      bool closing;
+      {
+        std::unique_lock<std::mutex> lock(s->mu);
+        s->cv.wait(lock, [&s] { return s->stop || !s->queue.empty(); });
+        if (s->queue.empty()) break;
+        job = std::move(s->queue.front());
+        s->queue.pop_front();
+        closing = s->stop;
+      }
+      if (closing) {
+        job->error = Closed();
+        job->failed = true;
+      } else {
+        try {
+          job->work();
+        } catch (const NativeError& e) {
+          job->error = e;
+          job->failed = true;
+        } catch (const std::exception& e) {
+          job->error = NativeError{"ERR_NATIVE", 0, "", e.what()};
+          job->failed = true;
+        }
+      }
+      Deliver(s, std::move(job), /*blocking=*/true);
+    }
+    s->tsfn.Release();
+  }
+
+  // Settle a job's promise on the JS thread.
+  static void Deliver(const std::shared_ptr<Shared>& s, std::unique_ptr<Job> job, bool blocking) {
+    Job* raw = job.release();
+    auto cb = [s](Napi::Env env, Napi::Function, Job* j) {
+      std::unique_ptr<Job> owned(j);
+      if (env == nullptr) return;  // environment is going away
+      if (--s->pending == 0) s->tsfn.Unref(env);
+      if (owned->failed) {
+        owned->deferred.Reject(owned->error.ToJs(env).Value());
+        return;
+      }
+      try {
+        owned->deferred.Resolve(owned->settle(env));
+      } catch (const Napi::Error& e) {
+        owned->deferred.Reject(e.Value());
+      }
+    };
+    napi_status st = blocking ? s->tsfn.BlockingCall(raw, cb) : s->tsfn.NonBlockingCall(raw, cb);
+    if (st != napi_ok) delete raw;  // environment gone: the result cannot reach JS
+  }
+
   napi_env env_;
-  Napi::ThreadSafeFunction tsfn_;
+  bool join_;
+  std::shared_ptr<Shared> s_;
   std::thread thread_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::unique_ptr<Job>> queue_;
-  bool stop_ = false;
   bool closed_ = false;  // JS thread only
-  size_t pending_ = 0;   // JS thread only
 };
 
 }  // namespace hpcnet

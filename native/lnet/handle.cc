@@ -210,7 +210,7 @@ Napi::Function LnetHandle::Class(Napi::Env env) {
 LnetHandle::LnetHandle(const Napi::CallbackInfo& info)
     : Napi::ObjectWrap<LnetHandle>(info), impl_(std::make_unique<Impl>()) {
   Napi::Env env = info.Env();
-  impl_->jobs = std::make_unique<JobThread>(env, "hpcnet-lnet-handle");
+  impl_->jobs = std::make_unique<JobThread>(env, "hpcnet-lnet-handle", /*joinOnClose=*/false);
   env_ = env;
   hooked_ = napi_add_env_cleanup_hook(env, CleanupHook, this) == napi_ok;
 }
@@ -219,7 +219,7 @@ LnetHandle::LnetHandle(const Napi::CallbackInfo& info)
 void LnetHandle::CleanupHook(void* self) {
   auto* h = static_cast<LnetHandle*>(self);
   h->hooked_ = false;
-  h->CloseNative();
+  h->CloseNative(/*teardown=*/true);
 }
 
 LnetHandle::~LnetHandle() {
@@ -227,12 +227,19 @@ LnetHandle::~LnetHandle() {
   if (hooked_) napi_remove_env_cleanup_hook(env_, CleanupHook, this);
 }
 
-void LnetHandle::CloseNative() {
+void LnetHandle::CloseNative(bool teardown) {
   if (impl_->closed) return;
   impl_->closed = true;
-  impl_->st->aborted = true;
-  impl_->jobs->Close();  // joins: no job runs after this
-  impl_->st->Release();
+  impl_->st->aborted = true;  // a netlink wait in progress ends at its next poll slice
+  // Never waits for the running job (a ping can block in the kernel for its
+  // whole timeout, and this may be a GC finalizer): queued jobs are rejected
+  // with ERR_CLOSED, the running one keeps its own reference to the state,
+  // which is released (socket, libkmod context) when the last job drops it.
+  if (teardown)
+    impl_->jobs->CloseForTeardown();  // the environment goes: wait for the thread
+  else
+    impl_->jobs->Close();
+  impl_->st.reset();
 }
 
 Napi::Value LnetHandle::Closed(Napi::Env env) {

@@ -27,7 +27,7 @@ class LnetHandle : public Napi::ObjectWrap<LnetHandle> {
   Napi::Value ModRemove(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
 
-  void CloseNative();
+  void CloseNative(bool teardown = false);
   static Napi::Value Closed(Napi::Env env);
 
   std::unique_ptr<Impl> impl_;

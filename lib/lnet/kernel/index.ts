@@ -166,6 +166,11 @@ export class LnetKernel implements AsyncDisposable {
     return (this.opts.interfaces ?? networkInterfaces)();
   }
 
+  /** Read a text file (sysfs, procfs, debugfs) on the handle's thread, like every call (close() waits for it). */
+  readFile(path: string): Promise<string> {
+    return this.handle().readFile(path);
+  }
+
   /** Forget what was detected (family, release); done automatically after module loads and removals. */
   invalidate(): void {
     this.netlink.invalidate();
