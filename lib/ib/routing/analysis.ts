@@ -132,8 +132,10 @@ export function analyzeRoutes(fabric: Fabric, routes: RoutingTables, opts: Analy
   const hasCa = new Uint8Array(S);
   for (let i = 0; i < S; i++) {
     const n = switches[i]!;
+    const byNum: Array<FabricNode['ports'][number] | undefined> = [];
+    for (const x of n.ports) byNum[x.portNum] = x;
     for (let p = 1; p <= n.numPorts; p++) {
-      const fp = n.ports.find((x) => x.portNum === p);
+      const fp = byNum[p];
       const k = i * P + p;
       if (!fp || !fp.remote) {
         why.set(k, fp?.state && fp.state !== 'Active' ? { kind: 'down', detail: `port ${p} is ${fp.state}${fp.physState ? ` (${fp.physState})` : ''}` } : { kind: 'unconnected', detail: `port ${p} has no cable` });
@@ -193,7 +195,8 @@ export function analyzeRoutes(fabric: Fabric, routes: RoutingTables, opts: Analy
   const state = new Uint8Array(S); // 0 unknown, 1 on the stack, 2 reaches, 3 fails, 4 undetermined
   const hops = new Int32Array(S);
   const failOf = new Int32Array(S);
-  const stack: number[] = [];
+  const stack = new Int32Array(S + 1);
+  let sp = 0;
   const blackHoles = new Map<string, BlackHole>();
   const loops = new Map<string, RouteLoop>();
   const unreachable: Unreachable[] = [];
@@ -246,7 +249,7 @@ export function analyzeRoutes(fabric: Fabric, routes: RoutingTables, opts: Analy
           break;
         }
         state[u] = 1;
-        stack.push(u);
+        stack[sp++] = u;
         const out = L <= t.linearFdbTop ? t.lft[L]! : NO_ROUTE;
         const sw = switches[u]!;
         if (out === 0) {
@@ -292,8 +295,7 @@ export function analyzeRoutes(fabric: Fabric, routes: RoutingTables, opts: Analy
         const sv = state[v]!;
         if (sv === 1) {
           // A loop: the stack from v to u.
-          const at = stack.indexOf(v);
-          const cyc = stack.slice(at);
+          const cyc = Array.from(stack.subarray(stack.subarray(0, sp).indexOf(v), sp));
           const keyIds = [...cyc].sort((a, b) => a - b).join(',');
           outcome = 3;
           f = failAt(
@@ -320,7 +322,7 @@ export function analyzeRoutes(fabric: Fabric, routes: RoutingTables, opts: Analy
         u = v;
       }
       // Settle the stack, innermost first.
-      for (let j = stack.length - 1; j >= 0; j--) {
+      for (let j = sp - 1; j >= 0; j--) {
         const x = stack[j]!;
         state[x] = outcome;
         if (outcome === 2) {
@@ -328,7 +330,7 @@ export function analyzeRoutes(fabric: Fabric, routes: RoutingTables, opts: Analy
           h++;
         } else if (outcome === 3) failOf[x] = f;
       }
-      stack.length = 0;
+      sp = 0;
     }
     const sources: number[] = [];
     for (let i = 0; i < S; i++) {
