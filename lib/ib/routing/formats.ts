@@ -9,7 +9,6 @@
  */
 import { formatGuid } from '../../util/format.js';
 import { displayName, type Fabric, type FabricNode } from '../topology/model.js';
-import { compactList } from './analysis.js';
 import { NO_ROUTE, type RoutingTables, type SwitchRoutes } from './model.js';
 
 export const ROUTES_FORMATS = ['text', 'json', 'dump_fts'] as const;
@@ -100,19 +99,39 @@ export function routesText(fabric: Fabric, routes: RoutingTables): string {
   const out: string[] = [];
   for (const s of routes.switches) {
     const n = nodes.get(s.node)!;
-    const per = new Map<number, number[]>();
+    // One pass over the table: per port the LID count and its first 16 ranges (as compactList prints them).
+    const RANGES = 16;
+    type PortLids = { count: number; shown: number; ranges: number; starts: number[]; ends: number[]; last: number };
+    const per: Array<PortLids | undefined> = new Array(256);
     for (let lid = 1; lid <= s.linearFdbTop; lid++) {
       const p = s.lft[lid]!;
       if (p === NO_ROUTE) continue;
-      const l = per.get(p);
-      if (l) l.push(lid);
-      else per.set(p, [lid]);
+      let e = per[p];
+      if (!e) per[p] = e = { count: 0, shown: 0, ranges: 0, starts: [], ends: [], last: -2 };
+      e.count++;
+      if (e.last === lid - 1) {
+        if (e.ranges <= RANGES) {
+          e.ends[e.ranges - 1] = lid;
+          e.shown++;
+        }
+      } else {
+        e.ranges++;
+        if (e.ranges <= RANGES) {
+          e.starts.push(lid);
+          e.ends.push(lid);
+          e.shown++;
+        }
+      }
+      e.last = lid;
     }
     out.push(`switch "${displayName(n)}" ${formatGuid(s.guid)} (${drWhere(n)}), LinearFDBTop ${s.linearFdbTop}`);
-    for (const [p, lids] of [...per].sort((a, b) => a[0] - b[0])) {
+    for (let p = 0; p < 256; p++) {
+      const e = per[p];
+      if (!e) continue;
       const remote = n.ports.find((x) => x.portNum === p)?.remote;
       const to = p === 0 ? 'self' : remote ? `"${displayName(nodes.get(remote.node)!)}" port ${remote.port}` : 'no cable';
-      out.push(`  port ${String(p).padStart(3)} -> ${to}: ${lids.length} LID(s) ${compactList(lids, 16)}`);
+      const list = e.starts.map((st, i) => (e.ends[i]! > st ? `${st}-${e.ends[i]}` : String(st))).join(',') + (e.count > e.shown ? ` (+${e.count - e.shown} more)` : '');
+      out.push(`  port ${String(p).padStart(3)} -> ${to}: ${e.count} LID(s) ${list}`);
     }
     if (s.mft?.length) out.push(`  multicast: ${s.mft.map((e) => `${hex4(e.mlid)} [${e.ports.join(',')}]`).join(' ')}`);
   }
