@@ -34,8 +34,11 @@ export interface MadRawReply {
   outcome: 'ok' | 'timeout' | 'error' | 'closed';
   attempts: number;
   errno?: number;
-  /** The reply MAD (outcome 'ok'). */
+  /** The reply MAD (outcome 'ok'): either `mad`, or `batch[start, end)` (a view not yet made). */
   mad?: Buffer;
+  batch?: Buffer;
+  start?: number;
+  end?: number;
 }
 
 export interface MadTransportInfo {
@@ -98,10 +101,8 @@ class NativeMadTransport implements MadTransport {
       req.retries,
       req.dest,
       (outcome, attempts, errno, batch, start, end) => {
-        const reply: MadRawReply = { outcome: OUTCOMES[outcome] ?? 'error', attempts };
-        if (errno) reply.errno = errno;
-        if (batch) reply.mad = batch.subarray(start, end);
-        onDone(reply);
+        // The reply stays a range of the batch: the port reads it in place (no Buffer per MAD).
+        onDone({ outcome: OUTCOMES[outcome] ?? 'error', attempts, errno, batch, start, end });
       },
     );
   }

@@ -86,6 +86,50 @@ export interface MadResponse {
   attempts: number;
 }
 
+/**
+ * A reply as MadResponse: `data` and `mad` are views made when first read.
+ * Library hot paths (discovery, sweeps) decode from `buffer` at
+ * `dataOffset` instead, so no Buffer object is made per MAD.
+ */
+class MadReply implements MadResponse {
+  private dataView: Buffer | undefined;
+  private madView: Buffer | undefined;
+  constructor(
+    readonly status: number,
+    readonly attempts: number,
+    /** @internal the buffer holding the reply (possibly a batch of replies) */
+    readonly buffer: Buffer,
+    private readonly base: number,
+    private readonly off: number,
+    private readonly end: number,
+  ) {}
+  get statusDecoded(): MadStatus {
+    return decodeMadStatus(this.status);
+  }
+  /** @internal where the attribute payload starts in `buffer` */
+  get dataOffset(): number {
+    return this.base + this.off;
+  }
+  get data(): Buffer {
+    return (this.dataView ??= this.buffer.subarray(this.base + this.off, this.end));
+  }
+  get mad(): Buffer {
+    return (this.madView ??= this.buffer.subarray(this.base, this.end));
+  }
+  toJSON(): { status: number; attempts: number; data: Buffer; mad: Buffer } {
+    return { status: this.status, attempts: this.attempts, data: this.data, mad: this.mad };
+  }
+}
+
+/** The buffer holding a reply's payload (for decoders that take a buffer and an offset: no view is made). */
+export function payloadBuffer(res: MadResponse): Buffer {
+  return res instanceof MadReply ? res.buffer : res.data;
+}
+/** Where the payload starts in payloadBuffer(res). */
+export function payloadOffset(res: MadResponse): number {
+  return res instanceof MadReply ? res.dataOffset : 0;
+}
+
 const DATA_OFFSET: Record<number, number> = { [MGMT_CLASS.SMI]: 64, [MGMT_CLASS.SMI_DR]: 64, [MGMT_CLASS.SA]: 56, [MGMT_CLASS.PMA]: 64 };
 const ATTR_NAMES: Record<string, string> = {};
 for (const [name, id] of Object.entries(ATTR)) ATTR_NAMES[`${id}`] ??= name;
@@ -269,16 +313,19 @@ export class Port {
         break;
     }
     const ctx = ctxOf;
-    const mad = r.mad!;
+    // The reply is buf[base, end): a view of the transport's batch (no Buffer made per MAD here).
+    const buf = r.mad ?? r.batch!;
+    const base = r.mad ? 0 : r.start!;
+    const end = r.mad ? r.mad.length : r.end!;
     const off = DATA_OFFSET[mgmtClass]!;
-    if (mad.length < off) throw new MalformedReplyError(ctx(), `${mad.length} bytes, shorter than the ${off}-byte header`);
-    if (mad[0] !== 1) throw new MalformedReplyError(ctx(), `base version ${mad[0]}`);
-    if (mad[1] !== mgmtClass) throw new MalformedReplyError(ctx(), `management class 0x${mad[1]!.toString(16)}, expected 0x${mgmtClass.toString(16)}`);
-    if ((mad[3]! & 0x80) === 0) throw new MalformedReplyError(ctx(), `method 0x${mad[3]!.toString(16)} is not a response`);
-    const attrId = mad.readUInt16BE(16);
+    if (end - base < off) throw new MalformedReplyError(ctx(), `${end - base} bytes, shorter than the ${off}-byte header`);
+    if (buf[base] !== 1) throw new MalformedReplyError(ctx(), `base version ${buf[base]}`);
+    if (buf[base + 1] !== mgmtClass) throw new MalformedReplyError(ctx(), `management class 0x${buf[base + 1]!.toString(16)}, expected 0x${mgmtClass.toString(16)}`);
+    if ((buf[base + 3]! & 0x80) === 0) throw new MalformedReplyError(ctx(), `method 0x${buf[base + 3]!.toString(16)} is not a response`);
+    const attrId = buf.readUInt16BE(base + 16);
     if (attrId !== req.attrId) throw new MalformedReplyError(ctx(), `attribute 0x${attrId.toString(16)}, expected 0x${req.attrId.toString(16)}`);
-    const status = mad.readUInt16BE(4) & (mgmtClass === MGMT_CLASS.SMI_DR ? 0x7fff : 0xffff);
-    return { status, statusDecoded: decodeMadStatus(status), data: mad.subarray(off), mad, attempts: r.attempts };
+    const status = buf.readUInt16BE(base + 4) & (mgmtClass === MGMT_CLASS.SMI_DR ? 0x7fff : 0xffff);
+    return new MadReply(status, r.attempts, buf, base, off, end);
   }
 
   /** Get an attribute and decode it with libibmad's field tables; throws on a non-zero status. */

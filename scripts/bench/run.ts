@@ -455,13 +455,26 @@ for (const f of quick ? QUICK : FULL) {
   if (fabricFilter && !fabricFilter.includes(f.id)) continue;
   const any = ['discover', 'audit', 'exporter', 'library'].some((p) => wanted(p as Part)) || routes;
   if (!any) continue;
-  await withFabric(f, async (sim) => {
-    if (wanted('discover')) await benchDiscover(sim, f);
-    if (wanted('audit') || wanted('exporter')) await benchAudit(sim, f);
-    if (wanted('exporter')) await benchExporter(sim, f);
-    if (routes && !f.o.dualRail && (quick || f.hosts === 2048 || f.hosts === 8192)) await benchRoutes(sim, f);
-    if (wanted('library')) await benchLibrary(sim, f);
-  });
+  // A part that fails is reported in the table and the run goes on.
+  const part = async (name: string, fn: () => Promise<void>) => {
+    try {
+      await fn();
+    } catch (e) {
+      const msg = (e as Error).message.split('\n')[0]!.slice(0, 200);
+      addRow({ command: `${name}: FAILED`, fabric: f.id, hpcnet: msg, reference: '', goalText: '' });
+    }
+  };
+  try {
+    await withFabric(f, async (sim) => {
+      if (wanted('discover')) await part('discover', () => benchDiscover(sim, f));
+      if (wanted('audit') || wanted('exporter')) await part('audit', () => benchAudit(sim, f));
+      if (wanted('exporter')) await part('exporter', () => benchExporter(sim, f));
+      if (routes && !f.o.dualRail && (quick || f.hosts === 2048 || f.hosts === 8192)) await part('routes', () => benchRoutes(sim, f));
+      if (wanted('library')) await part('library', () => benchLibrary(sim, f));
+    });
+  } catch (e) {
+    addRow({ command: 'simulator: FAILED', fabric: f.id, hpcnet: (e as Error).message.split('\n')[0]!.slice(0, 200), reference: '', goalText: '' });
+  }
 }
 
 // Linear growth: time per node at 8,192 hosts vs 2,048 hosts (radix 64 -> radix 128 trees).

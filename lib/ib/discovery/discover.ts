@@ -20,7 +20,7 @@ import { HpcnetError } from '../../errors.js';
 import { MadStatusError } from '../errors.js';
 import { decodeGroup, subsetDecoder } from '../fields.js';
 import { formatAddress } from '../address.js';
-import type { MadResponse, Port } from '../port.js';
+import { payloadBuffer, payloadOffset, type MadResponse, type Port } from '../port.js';
 import { NODE_TYPES, PHYS_PORT_STATES, PORT_STATES } from '../types.js';
 import { formatGuid } from '../../util/format.js';
 
@@ -95,8 +95,8 @@ export async function discover(port: Port, opts: DiscoverOptions = {}): Promise<
   const decodeSi = subsetDecoder('SwitchInfo', SI_FIELDS);
   const decodeNi = subsetDecoder('NodeInfo', NI_FIELDS);
   /** The NodeInfo view discovery needs, without building every field of the group. */
-  const nodeInfoOf = (data: Buffer): NodeInfoSubset => {
-    const w = decodeNi(data);
+  const nodeInfoOf = (buf: Buffer, at: number): NodeInfoSubset => {
+    const w = decodeNi(buf, at);
     return {
       nodeType: NODE_TYPES[w[0]!] ?? 'Unknown',
       numPorts: w[2]!,
@@ -136,7 +136,7 @@ export async function discover(port: Port, opts: DiscoverOptions = {}): Promise<
   const errorKind = (e: unknown) => ((e as HpcnetError).code === 'ETIMEDOUT' ? 'timeout' : (e as HpcnetError).code === 'EMADSTATUS' ? 'mad-status' : 'query-failed');
 
   /**
-   * Send one directed-route SMP Get; `onData` gets the attribute payload.
+   * Send one directed-route SMP Get; `onData` gets the attribute payload (buf from offset at).
    * Failures are recorded as errors on the result (`where` says what was asked);
    * an abort or a closed port ends the discovery.
    */
@@ -146,7 +146,7 @@ export async function discover(port: Port, opts: DiscoverOptions = {}): Promise<
     path: number[],
     attrMod: number,
     where: { node?: string; port?: number },
-    onData: (data: Buffer) => void,
+    onData: (buf: Buffer, at: number) => void,
     after?: () => void,
   ) => {
     outstanding++;
@@ -161,7 +161,7 @@ export async function discover(port: Port, opts: DiscoverOptions = {}): Promise<
           else if (code === 'ERR_PORT_CLOSED' || !(err instanceof HpcnetError)) failed ??= err;
           else b.addError({ kind: errorKind(err), message: err.message, drPath: path, ...where });
         } else if (!failed) {
-          onData(res!.data);
+          onData(payloadBuffer(res!), payloadOffset(res!));
         }
       } catch (e) {
         b.addError({ kind: 'internal', message: (e as Error).message, drPath: path, ...where });
@@ -232,8 +232,8 @@ export async function discover(port: Port, opts: DiscoverOptions = {}): Promise<
 
   /** PortInfo of one port; switch ports with a physical link lead on to the next node. */
   const readPort = (id: string, path: number[], portNum: number, explore: boolean, arrivedOn?: number, portGuid?: bigint, after?: () => void) =>
-    smp(ATTR.PortInfo, 'PortInfo', path, portNum, { node: id, port: portNum }, (data) => {
-      const w = decodePi(data);
+    smp(ATTR.PortInfo, 'PortInfo', path, portNum, { node: id, port: portNum }, (buf, at) => {
+      const w = decodePi(buf, at);
       const node = b.node(id)!;
       const physState = PHYS_PORT_STATES[w[PI_PHYS]!] ?? 'Unknown';
       const activeWidth = one(widths(w[PI_WACT]!));
@@ -259,8 +259,8 @@ export async function discover(port: Port, opts: DiscoverOptions = {}): Promise<
 
   /** NodeInfo at the end of a route: place the node, link it, read what a new node needs. */
   const reach = (arrival: Arrival): void =>
-    smp(ATTR.NodeInfo, 'NodeInfo', arrival.path, 0, arrival.from ?? {}, (data) => {
-      const ni = nodeInfoOf(data);
+    smp(ATTR.NodeInfo, 'NodeInfo', arrival.path, 0, arrival.from ?? {}, (buf, at) => {
+      const ni = nodeInfoOf(buf, at);
       const { id, isNew } = placeNode(ni, arrival);
       deepest = Math.max(deepest, arrival.path.length);
       if (arrival.from) {
@@ -277,12 +277,12 @@ export async function discover(port: Port, opts: DiscoverOptions = {}): Promise<
         if (node.type !== 'Switch') b.setPort(id, ni.localPort, { guid: ni.portGuid });
         return;
       }
-      smp(ATTR.NodeDescription, 'NodeDescription', arrival.path, 0, { node: id }, (d) =>
-        b.updateNode(id, { description: nodeDescriptionFrom(decodeGroup('NodeDescription', d)) }),
+      smp(ATTR.NodeDescription, 'NodeDescription', arrival.path, 0, { node: id }, (buf, at) =>
+        b.updateNode(id, { description: nodeDescriptionFrom(decodeGroup('NodeDescription', buf, at)) }),
       );
       if (node.type === 'Switch') {
-        smp(ATTR.SwitchInfo, 'SwitchInfo', arrival.path, 0, { node: id }, (d) => {
-          const w = decodeSi(d);
+        smp(ATTR.SwitchInfo, 'SwitchInfo', arrival.path, 0, { node: id }, (buf, at) => {
+          const w = decodeSi(buf, at);
           b.updateNode(id, {
             switchInfo: { linearFdbCap: w[0]!, linearFdbTop: w[2]!, multicastFdbCap: w[4]!, lifeTime: w[6]!, enhancedPort0: w[8] !== 0 },
           });

@@ -16,7 +16,7 @@
  */
 import { ATTR, MGMT_CLASS, METHOD } from '../attributes.js';
 import { decodeGroup, encodeGroup, fieldGroup, subsetDecoder } from '../fields.js';
-import type { Port, QueryOptions } from '../port.js';
+import { payloadBuffer, payloadOffset, type Port, type QueryOptions } from '../port.js';
 import type { Fabric, FabricNode } from '../topology/model.js';
 import type { CounterSample, PortCounters, SmInfo, SmState } from '../topology/snapshot.js';
 import { MadStatusError } from '../errors.js';
@@ -80,7 +80,7 @@ export async function sweepCounters(port: Port, fabric: Fabric, opts: SweepOptio
     attribute: string,
     data: Buffer | undefined,
     who: { node: string; port?: number },
-    onData: (d: Buffer) => void,
+    onData: (buf: Buffer, at: number) => void,
     after: () => void,
   ) => {
     outstanding++;
@@ -93,7 +93,7 @@ export async function sweepCounters(port: Port, fabric: Fabric, opts: SweepOptio
           const code = (err as HpcnetError).code;
           if (code === 'ABORT_ERR' || code === 'ERR_PORT_CLOSED' || !(err instanceof HpcnetError)) failed ??= err;
           else onError?.({ ...who, message: err.message });
-        } else if (!failed) onData(res!.data);
+        } else if (!failed) onData(payloadBuffer(res!), payloadOffset(res!));
       } finally {
         // `after` may send the next query: before the count, so it never falls to 0 early.
         if (!failed) after();
@@ -105,15 +105,15 @@ export async function sweepCounters(port: Port, fabric: Fabric, opts: SweepOptio
   const counters = (node: FabricNode, t: { lid: number; port: number }, extended: boolean, after: () => void) => {
     const who = { node: node.id, port: t.port };
     if (!extended) {
-      pma(t.lid, ATTR.PortCounters, 'PortCounters', requestData(t.port), who, (d) => {
-        const w = decodePc(d);
+      pma(t.lid, ATTR.PortCounters, 'PortCounters', requestData(t.port), who, (buf, at) => {
+        const w = decodePc(buf, at);
         const c: Record<string, bigint> = {};
         for (let i = 0; i < pcNames.length; i++) c[pcNames[i]!] = BigInt(w[2 * i]!);
         out.push({ node: node.id, port: t.port, counters: c });
       }, after);
     } else {
-      pma(t.lid, ATTR.PortCountersExtended, 'PortCountersExtended', requestData(t.port), who, (d) => {
-        const w = decodePce(d);
+      pma(t.lid, ATTR.PortCountersExtended, 'PortCountersExtended', requestData(t.port), who, (buf, at) => {
+        const w = decodePce(buf, at);
         const c: Record<string, bigint> = {};
         for (let i = 0; i < pceNames.length; i++) c[pceNames[i]!] = (BigInt(w[2 * i + 1]!) << 32n) | BigInt(w[2 * i]!);
         out.push({ node: node.id, port: t.port, counters: c, extended: true });
@@ -143,8 +143,8 @@ export async function sweepCounters(port: Port, fabric: Fabric, opts: SweepOptio
         });
       } else if (live === 0) startNode();
     };
-    pma(targets[0]!.lid, ATTR.ClassPortInfo, 'ClassPortInfo', undefined, { node: node.id }, (cpi) => {
-      const cap = Number(decodeGroup('ClassPortInfo', cpi)['CapabilityMask'] ?? 0);
+    pma(targets[0]!.lid, ATTR.ClassPortInfo, 'ClassPortInfo', undefined, { node: node.id }, (buf, at) => {
+      const cap = Number(decodeGroup('ClassPortInfo', buf, at)['CapabilityMask'] ?? 0);
       const ext = (cap & (PMA_CAP.ExtendedWidth | PMA_CAP.ExtendedWidthNoIETF)) !== 0;
       jobs = targets.flatMap((t) => (ext ? [[t, false], [t, true]] : [[t, false]]) as Array<[{ lid: number; port: number }, boolean]>);
     }, () => {
