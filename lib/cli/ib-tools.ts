@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { parseAddress, type Address } from '../ib/address.js';
 import { loadRoutesSnapshot } from '../ib/routing/load.js';
-import { traceRoutes } from '../ib/routing/trace.js';
+import { lidOfGuid, traceRoutes } from '../ib/routing/trace.js';
 import { MGMT_CLASS } from '../ib/attributes.js';
 import * as q from '../ib/queries/index.js';
 import { InvalidArgumentError } from '../errors.js';
@@ -212,9 +212,9 @@ export function registerIbTools(ib: Command): void {
   ).action(
     action(async (srcText: string, dstText: string, o: ToolFlags & { snapshot?: string }) => {
       if (o.snapshot) {
-        if (o.G) throw new InvalidArgumentError('--snapshot takes LIDs, not GUIDs (-G)');
         const { fabric, routes } = loadRoutesSnapshot(o.snapshot);
-        const t = traceRoutes(fabric, routes, parseAddress(srcText).lid!, parseAddress(dstText).lid!);
+        const lid = (text: string) => (o.G ? lidOfGuid(fabric, parseGuid(text)) : parseAddress(text).lid!);
+        const t = traceRoutes(fabric, routes, lid(srcText), lid(dstText));
         if (o.json) return json(t);
         return out(q.traceText(t, loadNameMap(o)));
       }

@@ -67,3 +67,20 @@ export function traceRoutes(fabric: Fabric, routes: RoutingTables, src: number, 
   }
   throw new ResolveError(`trace ${src} -> ${dst}: more than 63 hops (routing loop?)`);
 }
+
+/**
+ * The LID of a port GUID (or of a node GUID: a switch's port 0, a CA's first
+ * port with a LID) from the discovered fabric: what the SA Resolver answers
+ * live, without a query.
+ */
+export function lidOfGuid(fabric: Fabric, guid: bigint): number {
+  for (const n of fabric.nodes) {
+    for (const p of n.ports) if (p.guid === guid && p.lid) return p.lid;
+  }
+  for (const n of fabric.nodes) {
+    if (n.guid !== guid && n.portGuid !== guid) continue;
+    const p = n.type === 'Switch' ? n.ports.find((x) => x.portNum === 0) : n.ports.find((x) => x.lid);
+    if (p?.lid) return p.lid;
+  }
+  throw new ResolveError(`GUID 0x${guid.toString(16).padStart(16, '0')}: no port or node with a LID in the fabric`);
+}

@@ -83,7 +83,8 @@ interface SnapNode {
   guid: string;
   description: string;
   drPath?: number[];
-  ports: Array<{ portNum: number; lid?: number; lmc?: number; state?: string; remote?: { node: string; port: number } }>;
+  portGuid?: string;
+  ports: Array<{ portNum: number; guid?: string; lid?: number; lmc?: number; state?: string; remote?: { node: string; port: number } }>;
 }
 interface Snap {
   nodes: SnapNode[];
@@ -206,6 +207,11 @@ describe('forwarding tables: hpcnet ib routes against dump_fts, ibroute, ibtrace
         const t = await hp(undefined, ['trace', '--snapshot', path, String(s), String(d)]);
         assert.equal(t.stdout.trim(), (await tool(sim, 'ibtracert', [String(s), String(d)])).trim(), `trace ${s} -> ${d}`);
       }
+      // GUIDs resolved from the saved fabric (no SA query) give the same trace as ibtracert -G.
+      const cas = snap.nodes.filter((n) => n.type === 'CA');
+      const g = (n: SnapNode) => n.ports[0]!.guid ?? n.portGuid!;
+      const tg = await hp(undefined, ['trace', '--snapshot', path, '-G', g(cas[1]!), g(cas[10]!)]);
+      assert.equal(tg.stdout.trim(), (await tool(sim, 'ibtracert', ['-G', g(cas[1]!), g(cas[10]!)])).trim());
       const live = await hp(sim, ['audit', '--routing', '--skip', 'counter-rate', '--format', 'json'], [0, 1]);
       const rep = JSON.parse(live.stdout) as { findings: Finding[]; notRun: Array<{ rule: string }> };
       assert.deepEqual(rep.findings.filter((f) => f.rule.startsWith('route-')), []);
