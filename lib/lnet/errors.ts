@@ -3,23 +3,13 @@
  * (ENETDOWN, EEXIST, EBUSY, ...) and the number as `errno`, like the errors
  * of the native layer; the facade's own refusals use ERR_LNET_* codes.
  */
-import { constants } from 'node:os';
-import { HpcnetError, InvalidArgumentError, NativeCallError } from '../errors.js';
+import { HpcnetError, InvalidArgumentError } from '../errors.js';
+import { errnoName, errnoNumber } from '../errno.js';
+import { LnetError } from './kernel/errors.js';
 
-/** Node's table lacks a few Linux errnos LNet uses. */
-const ERRNO: Record<string, number> = { ...(constants.errno as Record<string, number>), EUSERS: 87, ESHUTDOWN: 108 };
-
-/** The errno number for a name such as 'EBUSY' (Linux numbering). */
-export function errnoOf(name: string): number | undefined {
-  return ERRNO[name];
-}
-
-/** The errno name for a number (positive or negative), e.g. 16 or -16 gives 'EBUSY'. */
-export function errnoName(n: number): string {
-  const v = Math.abs(n);
-  for (const [k, num] of Object.entries(ERRNO)) if (num === v) return k;
-  return `E${v}`;
-}
+export { errnoName };
+/** The errno number for a name such as 'EBUSY' (Linux numbering; the project's one table, lib/errno.ts). */
+export const errnoOf = errnoNumber;
 
 /** strerror() text for the errnos LNet uses, as glibc prints them. */
 const STRERROR: Record<string, string> = {
@@ -50,11 +40,19 @@ export function strerror(code: string): string {
   return STRERROR[code] ?? code;
 }
 
-/** A refusal by the (real or emulated) kernel: errno name in `code`, number in `errno`. */
-export class LnetKernelError extends NativeCallError {
-  constructor(code: string, op: string, message?: string, cause?: unknown) {
-    super(code, `${op}: ${message ?? strerror(code)}`, errnoOf(code), op, cause);
-  }
+/**
+ * The one error class for a refusal by the (real or emulated) kernel is the
+ * kernel layer's LnetError (errno name in `code`, number in `errno`);
+ * LnetKernelError is the same class under its older name.
+ */
+export { LnetError };
+export const LnetKernelError = LnetError;
+export type LnetKernelError = LnetError;
+
+/** A kernel refusal the facade reports (e.g. ENOENT for a net show of a missing net), as an LnetError. */
+export function kernelError(code: string, op: string, message?: string, cause?: unknown): LnetError {
+  const errno = errnoNumber(code);
+  return new LnetError({ code, ...(errno !== undefined ? { errno } : {}), op, transport: 'facade', message: `${op}: ${message ?? strerror(code)}` }, cause);
 }
 
 /** The facade refused to act (unload while busy, standalone LNet, ...); the message says what to do. */
@@ -127,5 +125,5 @@ export function withHint(e: unknown, op: string, extra?: string): unknown {
   else if (c === 'ENETDOWN') why = "LNet is not running: bring it up with 'hpcnet lnet configure' (lctl network up)";
   else if (extra) why = extra;
   if (!why) return e;
-  return new LnetKernelError(c, op, `${e.message.replace(/^[^:]*: /, '')} (${why})`, e);
+  return kernelError(c, op, `${e.message.replace(/^[^:]*: /, '')} (${why})`, e);
 }

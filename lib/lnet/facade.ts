@@ -7,7 +7,7 @@ import { InvalidArgumentError } from '../errors.js';
 import type { LnetBackend } from './backend.js';
 import type { LnetConfig } from './config.js';
 import { faultsApi, healthApi, udspApi, udspDoc } from './features.js';
-import { LnetKernelError, NOT_SELF, isErrno, withHint } from './errors.js';
+import { kernelError, NOT_SELF, isErrno, withHint } from './errors.js';
 import { emit, globalDoc, netsDoc, peersDoc, routesDoc, routingDoc, showStyle, type YamlStyle } from './format.js';
 import { GLOBAL_DEFS, globalDef, planGlobalWrites } from './globals.js';
 import { NetId, Nid, expandNidRange, lndModule, normalizeNet, normalizeNid, parseProcessId } from './nid.js';
@@ -171,7 +171,7 @@ export class LNet {
       if (isErrno(e, 'EBUSY')) {
         const mods = await this.backend.modules().catch(() => [] as LoadedModule[]);
         const l = lustreModules(mods);
-        throw new LnetKernelError(
+        throw kernelError(
           'EBUSY',
           'unconfigure',
           `LNET busy: LNet is still in use${l.length ? ` by Lustre (${l.join(', ')} loaded)` : ''}; unmount Lustre and unload its modules ('hpcnet lnet unload') first`,

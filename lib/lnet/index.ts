@@ -23,6 +23,6 @@ export { emit, netsDoc, routesDoc, routingDoc, peersDoc, peerListDoc, pingDoc, s
 export type { YamlStyle, YNode } from './format.js';
 export { GLOBAL_DEFS, planGlobalWrites } from './globals.js';
 export type { Change, FailedChange } from './transaction.js';
-export { LnetKernelError, LnetRefusedError, LnetSyntaxError, LnetConfigError, errnoName, errnoOf, strerror } from './errors.js';
+export { LnetError, LnetKernelError, kernelError, LnetRefusedError, LnetSyntaxError, LnetConfigError, errnoName, errnoOf, strerror } from './errors.js';
 export type { ConfigProblem } from './errors.js';
 export * from './types.js';

@@ -12,7 +12,7 @@
  * to the model's state.
  */
 import type { LnetBackend, LnetFeatureOps } from './backend.js';
-import { LnetKernelError } from './errors.js';
+import { kernelError } from './errors.js';
 import { NativeLnetBackend } from './native-backend.js';
 import type { Interfaces } from './kernel/index.js';
 import { Nid } from './nid.js';
@@ -146,7 +146,7 @@ export class MockLnetBackend implements LnetBackend {
       if (f) {
         f.count--;
         await Promise.resolve();
-        throw new LnetKernelError(f.code, op, 'injected fault');
+        throw kernelError(f.code, op, 'injected fault');
       }
       return await fn();
     } catch (e) {

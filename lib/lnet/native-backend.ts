@@ -9,8 +9,7 @@
 import { LnetFeaturesIoctl } from './kernel/features.js';
 import type { LnetNativeHandle } from '../native/loader.js';
 import type { LnetBackend, LnetFeatureOps } from './backend.js';
-import { HpcnetError, NativeCallError } from '../errors.js';
-import { LnetKernelError, errnoName, isErrno } from './errors.js';
+import { kernelError, isErrno } from './errors.js';
 import { openLnetKernel, type Interfaces, type DumpObject, type DumpValue, type LnetKernel, type LocalNiRecord, type PeerRecord } from './kernel/index.js';
 import { Nid } from './nid.js';
 import type {
@@ -247,7 +246,7 @@ export class NativeLnetBackend implements LnetBackend {
       } catch (e) {
         // ENOENT ends the list; at index 0 it can also be a missing /dev/lnet (lo always exists while LNet runs).
         if (isErrno(e, 'ENOENT') && i === 0 && !(await k.modules.list()).some((m) => m.name === 'lnet'))
-          throw new LnetKernelError('ENODEV', 'net show', 'LNET is currently not loaded (/dev/lnet: No such file or directory)', e);
+          throw kernelError('ENODEV', 'net show', 'LNET is currently not loaded (/dev/lnet: No such file or directory)', e);
         if (isErrno(e, 'ENOENT')) break;
         throw e;
       }
@@ -257,7 +256,7 @@ export class NativeLnetBackend implements LnetBackend {
       if (!n) out.push((n = { net: name, nis: [] }));
       n.nis.push(await this.niFromIoctl(r, i, detail));
     }
-    if (net !== undefined && out.length === 0) throw new LnetKernelError('ENOENT', 'net show', `net ${net} not found`);
+    if (net !== undefined && out.length === 0) throw kernelError('ENOENT', 'net show', `net ${net} not found`);
     return out;
   }
 
@@ -308,7 +307,7 @@ export class NativeLnetBackend implements LnetBackend {
   async delRoute(r: { net: string; gateway?: string }): Promise<void> {
     if (r.gateway !== undefined) return this.kernel().delRoute({ net: r.net, gateway: r.gateway });
     const gws = (await this.routes(0)).filter((x) => x.net === r.net);
-    if (gws.length === 0) throw new LnetKernelError('ENOENT', 'route del', `no route to ${r.net}`);
+    if (gws.length === 0) throw kernelError('ENOENT', 'route del', `no route to ${r.net}`);
     for (const g of gws) await this.kernel().delRoute({ net: r.net, gateway: g.gateway });
   }
 
@@ -466,7 +465,7 @@ export class NativeLnetBackend implements LnetBackend {
 
   async lndTimeout(): Promise<number> {
     const t = await this.readFirst(LND_TIMEOUT_FILES);
-    if (t === undefined) throw new LnetKernelError('ENOENT', 'lnd_timeout', `none of ${LND_TIMEOUT_FILES.join(', ')} exists (debugfs not mounted?)`);
+    if (t === undefined) throw kernelError('ENOENT', 'lnd_timeout', `none of ${LND_TIMEOUT_FILES.join(', ')} exists (debugfs not mounted?)`);
     return Number(t.trim());
   }
 
@@ -479,29 +478,4 @@ export class NativeLnetBackend implements LnetBackend {
     this.k = undefined;
     await k?.close(); // waits for the calls in flight
   }
-}
-
-/**
- * Node's errno table lacks ESHUTDOWN and EUSERS, so the kernel layer can
- * report them as `E108`/`E87`: give every error leaving this backend its
- * errno name, as the LnetBackend contract requires.
- */
-function withErrnoName(e: unknown): unknown {
-  if (!(e instanceof HpcnetError)) return e;
-  const m = /^E(\d+)$/.exec(e.code);
-  if (!m) return e;
-  const name = errnoName(Number(m[1]));
-  if (name === e.code) return e;
-  const op = e instanceof NativeCallError && e.op ? e.op : 'lnet';
-  return new LnetKernelError(name, op, e.message.startsWith(`${op}: `) ? e.message.slice(op.length + 2) : e.message, e);
-}
-
-for (const name of Object.getOwnPropertyNames(NativeLnetBackend.prototype)) {
-  const proto = NativeLnetBackend.prototype as unknown as Record<string, unknown>;
-  const fn = proto[name];
-  if (name === 'constructor' || typeof fn !== 'function') continue;
-  proto[name] = function (this: NativeLnetBackend, ...args: unknown[]): unknown {
-    const r = (fn as (...a: unknown[]) => unknown).apply(this, args);
-    return r instanceof Promise ? r.catch((e: unknown) => Promise.reject(withErrnoName(e))) : r;
-  };
 }

@@ -11,7 +11,7 @@ import type { LnetBackend } from './backend.js';
 import { parseLnetConfig, type ConfigNi, type LnetConfig, type Origin } from './config.js';
 import { udspApi, type UdspRule, type UdspRuleSpec } from './features.js';
 import { parseUdspDescr, udspDescrText } from './udsp.js';
-import { LnetKernelError, NOT_SELF, isErrno, withHint } from './errors.js';
+import { kernelError, NOT_SELF, isErrno, withHint } from './errors.js';
 import { planGlobalWrites } from './globals.js';
 import { Nid } from './nid.js';
 import { runTransaction, type Change, type FailedChange, type Step, type TransactionResult } from './transaction.js';
@@ -148,13 +148,13 @@ export class LnetPlanner {
 
   private async requireReady(cfg: LnetConfig, forAdd: boolean): Promise<void> {
     const mods = await this.host.backend.modules();
-    if (!mods.some((m) => m.name === 'lnet')) throw new LnetKernelError('ENODEV', 'import', "LNet is not loaded: load it with 'hpcnet lnet load', then 'hpcnet lnet configure'");
+    if (!mods.some((m) => m.name === 'lnet')) throw kernelError('ENODEV', 'import', "LNet is not loaded: load it with 'hpcnet lnet load', then 'hpcnet lnet configure'");
     const needsUp = !!(cfg.nets?.length || cfg.routes?.length || cfg.peers?.length || cfg.routing || cfg.buffers || cfg.numa || cfg.discover?.length || cfg.ping?.length);
     if (needsUp) {
       try {
         await this.host.backend.nets(0);
       } catch (e) {
-        if (isErrno(e, 'ENETDOWN')) throw new LnetKernelError('ENETDOWN', 'import', "LNet is not running: bring it up with 'hpcnet lnet configure' first (nothing applied)");
+        if (isErrno(e, 'ENETDOWN')) throw kernelError('ENETDOWN', 'import', "LNet is not running: bring it up with 'hpcnet lnet configure' first (nothing applied)");
         throw withHint(e, 'import');
       }
     }
@@ -198,7 +198,7 @@ export class LnetPlanner {
         change,
         run: async () => {
           const nid = await findNid();
-          if (!nid) throw new LnetKernelError('ENOENT', `net del ${net}`, `no NI ${iface ?? ni.nid ?? ''} on ${net}`);
+          if (!nid) throw kernelError('ENOENT', `net del ${net}`, `no NI ${iface ?? ni.nid ?? ''} on ${net}`);
           removed = (await this.host.backend.nets(1, net)).flatMap((n) => n.nis).find((x) => x.nid === nid);
           await this.host.call(`net del ${net}`, () => this.host.backend.delNi(net, nid), NOT_SELF);
         },
@@ -330,7 +330,7 @@ export class LnetPlanner {
     const curPeers = cfg.peers?.length ? await this.host.backend.peers(0) : [];
     for (const p of cfg.peers ?? []) {
       const cur = curPeers.find((x) => x.primaryNid === p.primaryNid);
-      if (!cur) throw new LnetKernelError('ENOENT', 'import --del', `${p.key}${p.line !== undefined ? ` (line ${p.line})` : ''}: peer ${p.primaryNid} does not exist (nothing applied)`);
+      if (!cur) throw kernelError('ENOENT', 'import --del', `${p.key}${p.line !== undefined ? ` (line ${p.line})` : ''}: peer ${p.primaryNid} does not exist (nothing applied)`);
       steps.push(this.peerDelStep(cur, p.nids.length ? p.nids : undefined, { key: p.key, ...(p.line !== undefined ? { line: p.line } : {}) }));
     }
     for (const r of cfg.routes ?? []) steps.push(this.routeStep(r, 'del'));
@@ -342,7 +342,7 @@ export class LnetPlanner {
 
   private async diffSteps(cfg: LnetConfig): Promise<Step[]> {
     const mods = await this.host.backend.modules();
-    if (!mods.some((m) => m.name === 'lnet')) throw new LnetKernelError('ENODEV', 'apply', "LNet is not loaded: load it with 'hpcnet lnet load' first (nothing applied)");
+    if (!mods.some((m) => m.name === 'lnet')) throw kernelError('ENODEV', 'apply', "LNet is not loaded: load it with 'hpcnet lnet load' first (nothing applied)");
     const steps: Step[] = [];
     let up = true;
     try {
@@ -476,7 +476,7 @@ export class LnetPlanner {
     return idxs.map((idx) => {
       const r = rules.find((x) => x.idx === idx)!;
       const old = cur.find((x) => x.idx === idx);
-      if (idx === undefined || !old) throw new LnetKernelError('ENOENT', 'import --del', `${r.key}${r.line !== undefined ? ` (line ${r.line})` : ''}: no UDSP rule at idx ${idx ?? '(none given)'} (nothing applied)`);
+      if (idx === undefined || !old) throw kernelError('ENOENT', 'import --del', `${r.key}${r.line !== undefined ? ` (line ${r.line})` : ''}: no UDSP rule at idx ${idx ?? '(none given)'} (nothing applied)`);
       return {
         change: { op: 'del' as const, section: 'udsp' as const, item: `udsp idx ${idx}`, key: r.key, ...(r.line !== undefined ? { line: r.line } : {}) },
         run: () => this.host.call('udsp del', () => this.udsp().del(idx)),

@@ -118,6 +118,8 @@ export interface LnetNative {
   LnetHandle: new () => LnetNativeHandle;
   /** The request exactly as libnl frames it (REQUEST|ACK added), with the given seq and port. */
   buildRequest(family: number, cmd: number, version: number, flags: number, payload: Buffer, seq: number, port: number): Buffer;
+  /** The name the addon gives an errno (glibc strerrorname_np, or E<n>). */
+  errnoName(n: number): string;
 }
 
 const cache = new Map<string, unknown>();

@@ -45,19 +45,15 @@ struct NativeError {
   Napi::Error ToJs(Napi::Env env) const;
 };
 
-inline const char* ErrnoName(int err) {
-  switch (err) {
-#define HPCNET_E(x) case x: return #x;
-    HPCNET_E(EPERM) HPCNET_E(ENOENT) HPCNET_E(ESRCH) HPCNET_E(EINTR) HPCNET_E(EIO)
-    HPCNET_E(ENXIO) HPCNET_E(E2BIG) HPCNET_E(EBADF) HPCNET_E(EAGAIN) HPCNET_E(ENOMEM)
-    HPCNET_E(EACCES) HPCNET_E(EFAULT) HPCNET_E(EBUSY) HPCNET_E(EEXIST) HPCNET_E(ENODEV)
-    HPCNET_E(EINVAL) HPCNET_E(ENOSPC) HPCNET_E(ENOSYS) HPCNET_E(EPROTO) HPCNET_E(EMSGSIZE)
-    HPCNET_E(EOPNOTSUPP) HPCNET_E(EADDRINUSE) HPCNET_E(ENETDOWN) HPCNET_E(ENETUNREACH)
-    HPCNET_E(ECONNREFUSED) HPCNET_E(ETIMEDOUT) HPCNET_E(EHOSTUNREACH) HPCNET_E(EALREADY)
-    HPCNET_E(ECANCELED) HPCNET_E(ENOTTY) HPCNET_E(ERANGE) HPCNET_E(ESHUTDOWN)
-#undef HPCNET_E
-    default: return "EUNKNOWN";
-  }
+// The Linux name of an errno (EOPNOTSUPP, EAGAIN, ...), as glibc's
+// strerrorname_np() gives it; "E<n>" for a number without one. The same names
+// as the project's table in lib/errno.ts (test/unit/errno.test.ts compares them).
+inline std::string ErrnoName(int err) {
+  const char* name = strerrorname_np(err);
+  if (name != nullptr) return name;
+  std::string out = "E";
+  out += std::to_string(err);
+  return out;
 }
 
 inline NativeError NativeError::FromErrno(int err, std::string op, std::string what) {

@@ -7,6 +7,7 @@
 #include <netlink/genl/genl.h>
 #include <netlink/version.h>
 
+#include "common/job_thread.h"
 #include "lnet/handle.h"
 #include "lnet/structs.h"
 
@@ -18,6 +19,13 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("layouts", abi::Layouts(env));
   exports.Set("LnetHandle", LnetHandle::Class(env));
   exports.Set("buildRequest", Napi::Function::New(env, BuildRequest, "buildRequest"));
+  // The name the addon gives an errno (for the test that holds it to lib/errno.ts).
+  exports.Set("errnoName", Napi::Function::New(
+                               env,
+                               [](const Napi::CallbackInfo& info) -> Napi::Value {
+                                 return Napi::String::New(info.Env(), ErrnoName(info[0].As<Napi::Number>().Int32Value()));
+                               },
+                               "errnoName"));
   return exports;
 }
 

@@ -6,19 +6,13 @@
  * kernel's own text when it sent one (netlink extack), and `transport` the
  * path used. A reply the layer cannot decode is an LnetProtocolError.
  */
-import { constants } from 'node:os';
 import { NativeCallError } from '../../errors.js';
+import { errnoName } from '../../errno.js';
 
-export type KernelTransport = 'ioctl' | 'netlink' | 'sysfs' | 'kmod';
+/** The path a call took; 'facade' for refusals the facade reports for the kernel (LnetKernelError). */
+export type KernelTransport = 'ioctl' | 'netlink' | 'sysfs' | 'kmod' | 'facade';
 
-const ERRNO = constants.errno as Record<string, number>;
-
-/** errno name for a (positive or negative) number, `E<n>` when unknown. */
-export function errnoName(n: number): string {
-  const v = Math.abs(n);
-  for (const [k, num] of Object.entries(ERRNO)) if (num === v) return k;
-  return `E${v}`;
-}
+export { errnoName };
 
 export class LnetError extends NativeCallError {
   /** The kernel's message (netlink extack), when it sent one. */
@@ -52,8 +46,9 @@ export class LnetError extends NativeCallError {
   static fromNative(err: unknown, op: string, transport: KernelTransport): LnetError {
     if (err instanceof LnetError) return err;
     const raw = (typeof err === 'object' && err !== null ? err : {}) as { code?: unknown; errno?: unknown; message?: unknown; op?: unknown };
-    const code = typeof raw.code === 'string' ? raw.code : 'ERR_NATIVE';
     const errno = typeof raw.errno === 'number' ? raw.errno : undefined;
+    // An errno is named by the project's table (the addon's glibc names agree; aliases are normalised).
+    const code = errno !== undefined && errno > 0 ? errnoName(errno) : typeof raw.code === 'string' ? raw.code : 'ERR_NATIVE';
     const msg = typeof raw.message === 'string' ? raw.message : String(err);
     const syscall = typeof raw.op === 'string' && raw.op !== op ? raw.op : undefined;
     return new LnetError(

@@ -229,7 +229,15 @@ export class LnetKernel implements AsyncDisposable {
       (async () => {
         const t = await this.transportFor(op);
         this.lastTransport = { op, transport: t };
-        return t === 'netlink' ? viaNetlink() : viaIoctl();
+        if (t === 'ioctl') return viaIoctl();
+        try {
+          return await viaNetlink();
+        } catch (e) {
+          // A kernel whose family lists the command but refuses it (EOPNOTSUPP): the ioctl does it, as lnetctl falls back.
+          if (!(e instanceof LnetError && e.code === 'EOPNOTSUPP')) throw e;
+          this.lastTransport = { op, transport: 'ioctl' };
+          return viaIoctl();
+        }
       })(),
     );
   }

@@ -9,6 +9,7 @@
  */
 import type { LnetNativeHandle, LnetNativeInsertion, LnetNativeModule, LnetNlExchange } from '../../native/loader.js';
 import { lnetIoctl } from './ioctl.js';
+import { errnoName } from '../../errno.js';
 import { E, KErr, type Host } from './kernel.js';
 import { netlinkSend, nlmsg, NLM_F, NLMSG_DONE, NLMSG_ERROR } from './netlink.js';
 import { CAP, NLFLAG } from './protocol.js';
@@ -24,7 +25,7 @@ const STRERROR: Record<number, string> = {
 
 /** An error shaped as the addon rejects ({ code, errno, op, message }). */
 function nativeError(errno: number, op: string, what: string, message?: string): Error {
-  const code = Object.entries(E).find(([, n]) => n === errno)?.[0] ?? `E${errno}`;
+  const code = errnoName(errno);
   return Object.assign(new Error(message ?? `${op}${what ? ' ' + what : ''}: ${STRERROR[errno] ?? `errno ${errno}`}`), { code, errno, op });
 }
 

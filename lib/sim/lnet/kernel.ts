@@ -8,6 +8,7 @@
  * Behaviour follows ../shared/reference/lnet.md sections 1.6/1.7 (errno rules),
  * 3 (NIDs), 3.4/6.3 (parameters) and 6 (module chain).
  */
+import { errnoNumber } from '../../errno.js';
 import { globalDef, globalForParam } from '../../lnet/globals.js';
 import type { SettableGlobalKey } from '../../lnet/types.js';
 import {
@@ -28,13 +29,9 @@ import {
 } from './nid.js';
 import { peerCandidates, selectPath } from './udsp.js';
 
-/** Linux errno values (x86_64). */
-export const E = {
-  EPERM: 1, ENOENT: 2, ESRCH: 3, EINTR: 4, EIO: 5, ENXIO: 6, E2BIG: 7, ENOEXEC: 8, EBADF: 9, EAGAIN: 11, EWOULDBLOCK: 11,
-  ENOMEM: 12, EACCES: 13, EFAULT: 14, EBUSY: 16, EEXIST: 17, ENODEV: 19, EINVAL: 22, ENOSPC: 28, ERANGE: 34, ENOSYS: 38,
-  ENOMSG: 42, EPROTO: 71, EUSERS: 87, EOPNOTSUPP: 95, ENETDOWN: 100, ENETUNREACH: 101, ESHUTDOWN: 108, ETIMEDOUT: 110,
-  ECONNREFUSED: 111, EHOSTUNREACH: 113, EALREADY: 114,
-} as const;
+/** The errnos the emulated kernel uses, numbered by the project's one table (lib/errno.ts). */
+const ENAMES = ['EPERM', 'ENOENT', 'ESRCH', 'EINTR', 'EIO', 'ENXIO', 'E2BIG', 'ENOEXEC', 'EBADF', 'EAGAIN', 'EWOULDBLOCK', 'ENOMEM', 'EACCES', 'EFAULT', 'EBUSY', 'EEXIST', 'ENODEV', 'EINVAL', 'ENOSPC', 'ERANGE', 'ENOSYS', 'ENOMSG', 'EPROTO', 'EUSERS', 'EOPNOTSUPP', 'ENETDOWN', 'ENETUNREACH', 'ESHUTDOWN', 'ETIMEDOUT', 'ECONNREFUSED', 'EHOSTUNREACH', 'EALREADY'] as const;
+export const E = Object.fromEntries(ENAMES.map((n) => [n, errnoNumber(n)!])) as Record<(typeof ENAMES)[number], number>;
 export type Release = '2.15' | '2.16';
 export const RELEASES: readonly Release[] = ['2.15', '2.16'];
 
