@@ -9,7 +9,7 @@
  * the CLI re-executes itself with the simulator's environment.
  */
 import { constants as osConstants } from 'node:os';
-import { Command, CommanderError } from 'commander';
+import type { Command } from 'commander';
 import { cliEntry, packageVersion } from '../util/paths.js';
 import { extractSimOptions, type SimRequest } from './sim-options.js';
 import { EXIT_FAILED, fail } from './util.js';
@@ -77,6 +77,7 @@ export function commandWord(args: string[]): string | undefined {
 export async function buildProgram(args: string[]): Promise<Command> {
   const word = commandWord(args);
   const wantsVersion = args.includes('-V') || args.includes('--version');
+  const { Command } = await import('commander');
   const program = new Command('hpcnet')
     .description('InfiniBand fabric audits and Lustre LNet control')
     .version(wantsVersion ? await versionText() : packageVersion(), '-V, --version')
@@ -106,10 +107,15 @@ async function main(): Promise<void> {
       fail(e);
     }
   }
+  // A bare --version needs neither the command parser nor any command.
+  if (parsed.rest.length === 1 && (parsed.rest[0] === '--version' || parsed.rest[0] === '-V')) {
+    process.stdout.write((await versionText()) + '\n');
+    return;
+  }
   try {
     await (await buildProgram(parsed.rest)).parseAsync(parsed.rest, { from: 'user' });
   } catch (e) {
-    if (e instanceof CommanderError) process.exit(e.exitCode === 0 ? 0 : EXIT_FAILED);
+    if (e instanceof (await import('commander')).CommanderError) process.exit(e.exitCode === 0 ? 0 : EXIT_FAILED);
     fail(e);
   }
 }
