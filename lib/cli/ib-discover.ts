@@ -2,8 +2,8 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { parseAddress } from '../ib/address.js';
-import { discover, type DiscoveryProgress } from '../ib/discovery/discover.js';
-import { applyNodeNameMap, FABRIC_FORMATS, loadNodeNameMap, type FabricFormat } from '../ib/topology/index.js';
+import type { DiscoveryProgress } from '../ib/discovery/discover.js';
+import { FABRIC_FORMATS, type FabricFormat } from '../ib/topology/formats.js';
 import { InvalidArgumentError } from '../errors.js';
 import { openPortFromFlags, withPortFlags, type PortFlags } from './ib-flags.js';
 import { renderTopology, slurmOptions, withSlurmFlags, type SlurmFlags } from './topology-output.js';
@@ -54,6 +54,8 @@ export function registerIbDiscover(ib: Command): void {
       const format = (o.json ? 'json' : o.format) as FabricFormat;
       if (!FABRIC_FORMATS.includes(format)) throw new InvalidArgumentError(`--format: unknown format '${o.format}' (one of ${FABRIC_FORMATS.join(', ')})`);
       slurmOptions(format, o);
+      // Discovery and the topology code load when the command runs, not for its --help.
+      const [{ discover }, { applyNodeNameMap, loadNodeNameMap }] = await Promise.all([import('../ib/discovery/discover.js'), import('../ib/topology/index.js')]);
       const map = o.nodeNameMap ? loadNodeNameMap(o.nodeNameMap) : undefined;
       const from = o.from !== undefined ? parseAddress(o.from, { directed: true }).path : undefined;
       await using port = await openPortFromFlags(o, {
@@ -75,7 +77,7 @@ export function registerIbDiscover(ib: Command): void {
           ...(showProgress ? { onProgress: (p: DiscoveryProgress) => bar.update(p) } : {}),
         });
         const fabric = map ? applyNodeNameMap(r.fabric, map) : r.fabric;
-        const text = renderTopology(fabric, format, o);
+        const text = await renderTopology(fabric, format, o);
         if (o.output) writeFileSync(o.output, text);
         else process.stdout.write(text);
         for (const e of fabric.errors) process.stderr.write(`hpcnet: discovery: ${e.kind}: ${e.message}\n`);

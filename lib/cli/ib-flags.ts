@@ -6,8 +6,8 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { parseAddress, type Address } from '../ib/address.js';
-import { openPort, type Port } from '../ib/port.js';
-import { Resolver } from '../ib/queries/resolve.js';
+import type { Port } from '../ib/port.js';
+import type { Resolver } from '../ib/queries/resolve.js';
 import { parseNodeNameMap, type NodeNameMap } from '../ib/topology/nodenamemap.js';
 import { InvalidArgumentError } from '../errors.js';
 import { parseIntOption } from './util.js';
@@ -26,7 +26,9 @@ export interface ToolFlags extends PortFlags {
 }
 
 /** Open the port the diag-tool flags select (-C ca, -P port, -t timeout). */
-export function openPortFromFlags(o: PortFlags, extra: { allowWrites?: boolean; window?: number; perDestination?: number } = {}): Promise<Port> {
+export async function openPortFromFlags(o: PortFlags, extra: { allowWrites?: boolean; window?: number; perDestination?: number } = {}): Promise<Port> {
+  // The MAD layer loads when a port is opened (a command's --help does not need it).
+  const { openPort } = await import('../ib/port.js');
   return openPort({
     ...(o.C !== undefined ? { ca: o.C } : {}),
     ...(o.P !== undefined ? { port: o.P } : {}),
@@ -73,6 +75,6 @@ export function parseNum(text: string | undefined, what: string, max: number): n
 /** The destination the flags describe: -D route, -G GUID (SA lookup), else a LID. */
 export async function targetFromFlags(port: Port, text: string, o: ToolFlags, resolver?: Resolver): Promise<Address> {
   if (o.D && o.G) throw new InvalidArgumentError('-D and -G cannot be combined');
-  if (o.G) return { lid: await (resolver ?? new Resolver(port)).guidToLid(parseGuid(text)) };
+  if (o.G) return { lid: await (resolver ?? new (await import('../ib/queries/resolve.js')).Resolver(port)).guidToLid(parseGuid(text)) };
   return parseAddress(text, { directed: !!o.D });
 }

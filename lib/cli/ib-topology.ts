@@ -149,9 +149,9 @@ export function registerIbTopology(ib: Command, hooks: IbTopologyHooks = {}): vo
     .option('--node-name-map <file>', 'opensm node-name map')
     .option('-o, --output <file>', 'write to a file');
   withSlurmFlags(convert).action(
-    action((input: string, o: { format: FabricFormat; nodeNameMap?: string; output?: string } & SlurmFlags) => {
+    action(async (input: string, o: { format: FabricFormat; nodeNameMap?: string; output?: string } & SlurmFlags) => {
       const snap = loadFabricFile(input, o.nodeNameMap ? loadNodeNameMap(o.nodeNameMap) : undefined);
-      output(renderTopology(snap, o.format, o), o.output);
+      output(await renderTopology(snap, o.format, o), o.output);
     }),
   );
 }

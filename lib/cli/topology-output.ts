@@ -5,16 +5,10 @@
  */
 import type { Command } from 'commander';
 import { InvalidArgumentError } from '../errors.js';
-import {
-  DUAL_RAIL_RULES,
-  toSlurmTopology,
-  writeFabric,
-  type DualRailRule,
-  type Fabric,
-  type FabricFormat,
-  type FabricSnapshot,
-  type SlurmTopologyOptions,
-} from '../ib/topology/index.js';
+import type { FabricFormat } from '../ib/topology/formats.js';
+import type { Fabric } from '../ib/topology/model.js';
+import { DUAL_RAIL_RULES, toSlurmTopology, type DualRailRule, type SlurmTopologyOptions } from '../ib/topology/slurm.js';
+import type { FabricSnapshot } from '../ib/topology/snapshot.js';
 
 export interface SlurmFlags {
   hostnamePattern?: string;
@@ -53,9 +47,10 @@ export function slurmOptions(format: FabricFormat, o: SlurmFlags): SlurmTopology
 }
 
 /** The text of `f` in `format`; the Slurm format's warnings are written to stderr. */
-export function renderTopology(f: Fabric | FabricSnapshot, format: FabricFormat, o: SlurmFlags): string {
+export async function renderTopology(f: Fabric | FabricSnapshot, format: FabricFormat, o: SlurmFlags): Promise<string> {
   const opts = slurmOptions(format, o);
-  if (format !== 'slurm') return writeFabric(f, format);
+  // The writers load when output is made (a command's --help does not need them).
+  if (format !== 'slurm') return (await import('../ib/topology/index.js')).writeFabric(f, format);
   const r = toSlurmTopology('fabric' in f ? f.fabric : f, opts);
   for (const w of r.warnings) process.stderr.write(`hpcnet: slurm: ${w.message}\n`);
   return r.text;

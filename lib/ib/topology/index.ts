@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { InvalidArgumentError } from '../../errors.js';
 import { readIbnetdiscover, writeIbnetdiscover } from './ibnetdiscover.js';
 import { writeDot, writeLinkTable } from './links.js';
+import type { FabricFormat } from './formats.js';
 import type { Fabric } from './model.js';
 import { applyNodeNameMap, parseNodeNameMap, type NodeNameMap } from './nodenamemap.js';
 import { readSnapshot, writeSnapshot, type FabricSnapshot } from './snapshot.js';
@@ -22,8 +23,7 @@ export * from './import.js';
 export * from './slurm.js';
 export { compressHostlist, compareHostnames } from './hostlist.js';
 
-export type FabricFormat = 'json' | 'ibnetdiscover' | 'links' | 'dot' | 'slurm';
-export const FABRIC_FORMATS: readonly FabricFormat[] = ['json', 'ibnetdiscover', 'links', 'dot', 'slurm'];
+export { FABRIC_FORMATS, type FabricFormat } from './formats.js';
 
 /** Parse a fabric from text: a JSON snapshot when it starts with '{', else the ibnetdiscover format. */
 export function parseFabricText(text: string, file?: string, nodeNameMap?: NodeNameMap): FabricSnapshot {
