@@ -23,6 +23,13 @@ interface RoutesFlags extends PortFlags {
   window?: number;
 }
 
+/**
+ * Default window of `ib routes`: every LFT block is a separate SMP to a handful of switches, and with
+ * 64 in flight (still at most 2 per switch, the engine's per-destination limit) the single-threaded
+ * simulator is kept busy: discovery plus tables took about half as long as with 16 at 2,048 hosts.
+ */
+const ROUTES_WINDOW = 64;
+
 export function registerIbRoutes(ib: Command): void {
   withPortFlags(
     ib
@@ -34,7 +41,7 @@ export function registerIbRoutes(ib: Command): void {
       .option('--save <file>', 'also save a JSON fabric snapshot with the tables (for `hpcnet ib audit --snapshot`)')
       .option('--snapshot <file>', 'print the tables saved in a snapshot instead of reading the fabric')
       .option('--node-name-map <file>', 'opensm node-name map: names for switches and destinations')
-      .option('--window <n>', 'SMPs in flight on the port (default 16)', parseIntOption('--window')),
+      .option('--window <n>', `SMPs in flight on the port (default ${ROUTES_WINDOW}; at most 2 per switch either way)`, parseIntOption('--window')),
   ).action(
     action(async (o: RoutesFlags) => {
       const format = (o.json ? 'json' : o.format) as RoutesFormat;
@@ -44,7 +51,7 @@ export function registerIbRoutes(ib: Command): void {
       if (o.snapshot) {
         snap = { ...loadRoutesSnapshot(o.snapshot, map), counters: [] };
       } else {
-        await using port = await openPortFromFlags(o, o.window !== undefined ? { window: o.window } : {});
+        await using port = await openPortFromFlags(o, { window: o.window ?? ROUTES_WINDOW });
         const { fabric } = await discover(port);
         if (map) applyNodeNameMap(fabric, map);
         const routes = await readRoutes(port, fabric, { multicast: o.multicast === true });
