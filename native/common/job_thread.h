@@ -143,6 +143,7 @@ class JobThread {
     std::condition_variable cv;
     std::deque<std::unique_ptr<Job>> queue;
     bool stop = false;
+    bool busy = false;  // a job's Work is running
     Napi::ThreadSafeFunction tsfn;
     size_t pending = 0;  // JS thread only
   };
@@ -154,10 +155,12 @@ class JobThread {
     closed_ = true;
     if (!fromHook) napi_remove_env_cleanup_hook(env_, CleanupHook, this);
     std::deque<std::unique_ptr<Job>> queued;
+    bool busy;
     {
       std::lock_guard<std::mutex> lock(s_->mu);
       s_->stop = true;
       queued.swap(s_->queue);
+      busy = s_->busy;
     }
     s_->cv.notify_one();
     // The queued jobs never run: reject them now, through the thread-safe
@@ -168,11 +171,12 @@ class JobThread {
       j->failed = true;
       if (!fromHook) Deliver(s_, std::move(j), /*blocking=*/false);
     }
-    if (join_ || fromHook) {
-      // Teardown of the environment: nothing can settle any more; wait for the thread.
+    if (join_ || fromHook || !busy) {
+      // Teardown of the environment (nothing can settle any more), or an idle
+      // thread, which ends at once: wait for it.
       if (thread_.joinable()) thread_.join();
     } else if (thread_.joinable()) {
-      thread_.detach();
+      thread_.detach();  // a job is running: it finishes and settles on its own
     }
   }
 
@@ -189,6 +193,7 @@ class JobThread {
         job = std::move(s->queue.front());
         s->queue.pop_front();
         closing = s->stop;
+        s->busy = !closing;
       }
       if (closing) {
         job->error = Closed();
@@ -203,6 +208,8 @@ class JobThread {
           job->error = NativeError{"ERR_NATIVE", 0, "", e.what()};
           job->failed = true;
         }
+        std::lock_guard<std::mutex> lock(s->mu);
+        s->busy = false;
       }
       Deliver(s, std::move(job), /*blocking=*/true);
     }

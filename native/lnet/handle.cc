@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "common/job_thread.h"
+#include "lnet/structs.h"
 
 #ifndef SOL_NETLINK
 #define SOL_NETLINK 270
@@ -256,6 +257,66 @@ Napi::Value LnetHandle::Close(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+namespace {
+
+struct Patch {
+  uint32_t at, kind, value;
+};
+
+// Where the kernel finds the length of what it reads or writes through a user
+// pointer: the pointer at `ptrAt` of command `nr` covers `lenAt` x `unit` bytes.
+struct LengthRule {
+  uint32_t nr;  // 0: every V1 (libcfs_ioctl_data) command
+  uint32_t ptrAt, lenAt, unit;
+  const char* field;
+};
+constexpr LengthRule kLengthRules[] = {
+    {0, 72, 64, 1, "ioc_inllen1"},   {0, 88, 80, 1, "ioc_inllen2"},   // V1 inline buffers
+    {0, 104, 96, 1, "ioc_plen1"},    {0, 120, 112, 1, "ioc_plen2"},   // V1 user buffers
+    {62, 40, 12, 16, "ping_count"},  {77, 40, 12, 16, "ping_count"},  // PING_PEER, DISCOVER: lnet_process_id[]
+    {94, 40, 36, 1, "prcfg_size"},   {100, 40, 36, 1, "prcfg_size"},  // GET_PEER_NI, GET_PEER_LIST
+    {105, 24, 16, 1, "iou_bulk_size"}, {108, 24, 16, 1, "iou_bulk_size"},  // ADD_UDSP, GET_UDSP
+};
+
+// The kernel copies ioc_len bytes of the argument and reads or writes the
+// lengths its fields give through the pointers: check them all against the
+// buffers actually passed, before the syscall (a wrong packer must not make
+// the kernel read or write outside them).
+void CheckLengths(Napi::Env env, uint32_t cmd, const std::vector<uint8_t>& arg, const std::vector<std::vector<uint8_t>>& aux,
+                  const std::vector<Patch>& patches) {
+  auto fail = [&](const std::string& what) -> void { throw Napi::RangeError::New(env, "ioctl: " + what); };
+  uint32_t iocLen, version;
+  std::memcpy(&iocLen, arg.data(), 4);
+  std::memcpy(&version, arg.data() + 4, 4);
+  if (iocLen < 8 || iocLen > arg.size())
+    fail("ioc_len " + std::to_string(iocLen) + " does not fit the argument buffer (" + std::to_string(arg.size()) + " bytes)");
+  auto u32 = [&](uint32_t off, const char* field) -> uint32_t {
+    if (off + 4 > iocLen) fail(std::string(field) + " lies beyond ioc_len " + std::to_string(iocLen));
+    uint32_t v;
+    std::memcpy(&v, arg.data() + off, 4);
+    return v;
+  };
+  const bool v1 = version == ::hpcnet::lnet::abi::kVersion1;
+  if (v1) {
+    auto r8 = [](uint64_t n) { return (n + 7) & ~uint64_t{7}; };
+    uint64_t need = 128 + r8(u32(64, "ioc_inllen1")) + r8(u32(80, "ioc_inllen2"));
+    if (need > iocLen) fail("inline buffers need " + std::to_string(need) + " bytes, ioc_len is " + std::to_string(iocLen));
+  }
+  const uint32_t nr = cmd & 0xff;
+  for (const Patch& p : patches) {
+    const LengthRule* rule = nullptr;
+    for (const LengthRule& r : kLengthRules)
+      if (r.ptrAt == p.at && (r.nr == nr || (r.nr == 0 && v1))) rule = &r;
+    if (rule == nullptr) fail("no length field is known for the pointer at offset " + std::to_string(p.at) + " of command " + std::to_string(nr));
+    uint64_t need = uint64_t{u32(rule->lenAt, rule->field)} * rule->unit;
+    uint64_t have = p.kind == 1 ? aux[p.value].size() : (p.value <= iocLen ? iocLen - p.value : 0);
+    if (need > have)
+      fail(std::string(rule->field) + " asks for " + std::to_string(need) + " bytes at the pointer at offset " + std::to_string(p.at) + ", the buffer passed has " + std::to_string(have));
+  }
+}
+
+}  // namespace
+
 // ioctl(op: string, cmd: number, arg: Buffer, patches: number[][], aux: Buffer[])
 //   -> Promise<{ errno: number, arg: Buffer, aux: Buffer[] }>
 // Resolves also when the kernel refuses (errno != 0, arg as copied back);
@@ -274,9 +335,6 @@ Napi::Value LnetHandle::Ioctl(const Napi::CallbackInfo& info) {
     auto a = info[4].As<Napi::Array>();
     for (uint32_t i = 0; i < a.Length(); i++) aux->push_back(ToBytes(a.Get(i), "ioctl: aux[i]"));
   }
-  struct Patch {
-    uint32_t at, kind, value;
-  };
   std::vector<Patch> patches;
   if (info.Length() > 3 && !info[3].IsUndefined()) {
     if (!info[3].IsArray()) throw Napi::TypeError::New(env, "ioctl: patches must be an array");
@@ -296,6 +354,7 @@ Napi::Value LnetHandle::Ioctl(const Napi::CallbackInfo& info) {
     }
   }
   if (arg->size() < 8) throw Napi::RangeError::New(env, "ioctl: arg shorter than libcfs_ioctl_hdr");
+  CheckLengths(env, cmd, *arg, *aux, patches);
   auto result = std::make_shared<int>(0);
   return impl_->jobs->Run(
       env,

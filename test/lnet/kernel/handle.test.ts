@@ -137,3 +137,39 @@ test('NativeLnetBackend.close() drains the calls in flight (its file reads inclu
   await b.close();
   assert.deepEqual(await devices, [], 'the read in flight completed; it was not cut off by close()');
 });
+
+test('the ioctl boundary checks ioc_len and every length field against the buffers passed, before the syscall', () => {
+  const h = new native.LnetHandle();
+  try {
+    const io = (cmd: string, arg: Buffer, patches?: [number, number, number][], aux?: Buffer[]): unknown => h.ioctl('test', native.layouts.ioctl[cmd]!, arg, patches, aux);
+    const v2 = (size: number, len = size): Buffer => {
+      const b = Buffer.alloc(size);
+      b.writeUInt32LE(len, 0);
+      b.writeUInt32LE(native.layouts.version2, 4);
+      return b;
+    };
+    // ioc_len larger than the buffer: the kernel would copy past its end.
+    assert.throws(() => io('GET_NI', v2(184, 4096)), (e: unknown) => e instanceof RangeError && /ioc_len 4096 does not fit the argument buffer \(184 bytes\)/.test(e.message));
+    // ping_count ids of 16 bytes written into a 16-byte buffer.
+    const ping = v2(56);
+    ping.writeUInt32LE(100, 12);
+    assert.throws(() => io('PING_PEER', ping, [[40, 1, 0]], [Buffer.alloc(16)]), /ping_count asks for 1600 bytes/);
+    // prcfg_size bytes written into the bulk buffer.
+    const peer = v2(48);
+    peer.writeUInt32LE(4096, 36);
+    assert.throws(() => io('GET_PEER_LIST', peer, [[40, 1, 0]], [Buffer.alloc(8)]), /prcfg_size asks for 4096 bytes/);
+    // V1: inline lengths beyond ioc_len; a user buffer shorter than ioc_plen1.
+    const v1 = Buffer.alloc(136);
+    v1.writeUInt32LE(136, 0);
+    v1.writeUInt32LE(native.layouts.version1, 4);
+    v1.writeUInt32LE(200, 64);
+    assert.throws(() => io('LNET_FAULT', v1), /inline buffers need 328 bytes, ioc_len is 136/);
+    v1.writeUInt32LE(0, 64);
+    v1.writeUInt32LE(64, 96);
+    assert.throws(() => io('LNET_FAULT', v1, [[104, 1, 0]], [Buffer.alloc(8)]), /ioc_plen1 asks for 64 bytes/);
+    // A pointer whose length field is unknown is refused rather than trusted.
+    assert.throws(() => io('GET_NI', v2(184), [[40, 1, 0]], [Buffer.alloc(8)]), /no length field is known/);
+  } finally {
+    h.close();
+  }
+});
