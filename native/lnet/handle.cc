@@ -208,9 +208,25 @@ Napi::Function LnetHandle::Class(Napi::Env env) {
                      });
 }
 
+namespace {
+// Type tag of LnetHandle objects: a method called with `this` of another
+// wrapped type throws instead of reading that object's memory.
+constexpr napi_type_tag kLnetHandleTag = {0x6870636e65746c6eULL, 0x4c6e657448616e64ULL};
+}  // namespace
+
+bool LnetHandle::CheckTag(const Napi::CallbackInfo& info) {
+  bool ok = false;
+  if (napi_check_object_type_tag(info.Env(), info.This(), &kLnetHandleTag, &ok) != napi_ok || !ok) {
+    Napi::TypeError::New(info.Env(), "LnetHandle method called on an object that is not an LnetHandle").ThrowAsJavaScriptException();
+    return false;
+  }
+  return true;
+}
+
 LnetHandle::LnetHandle(const Napi::CallbackInfo& info)
     : Napi::ObjectWrap<LnetHandle>(info), impl_(std::make_unique<Impl>()) {
   Napi::Env env = info.Env();
+  napi_type_tag_object(env, info.This(), &kLnetHandleTag);
   impl_->jobs = std::make_unique<JobThread>(env, "hpcnet-lnet-handle", /*joinOnClose=*/false);
   env_ = env;
   hooked_ = napi_add_env_cleanup_hook(env, CleanupHook, this) == napi_ok;
@@ -253,6 +269,7 @@ Napi::Value LnetHandle::Closed(Napi::Env env) {
 // close(): stop the job thread (after the running job), free the socket and
 // libkmod context. Idempotent, synchronous.
 Napi::Value LnetHandle::Close(const Napi::CallbackInfo& info) {
+  if (!CheckTag(info)) return info.Env().Undefined();
   CloseNative();
   return info.Env().Undefined();
 }
@@ -324,6 +341,7 @@ void CheckLengths(Napi::Env env, uint32_t cmd, const std::vector<uint8_t>& arg, 
 // Each patch [at, kind, value] writes a user pointer into arg at offset `at`
 // before the call: kind 0 = arg + value (inline buffers), kind 1 = aux[value].
 Napi::Value LnetHandle::Ioctl(const Napi::CallbackInfo& info) {
+  if (!CheckTag(info)) return info.Env().Undefined();
   Napi::Env env = info.Env();
   if (impl_->closed) return Closed(env);
   std::string op = ToStr(info[0], "ioctl: op");
@@ -397,6 +415,7 @@ Napi::Value LnetHandle::Ioctl(const Napi::CallbackInfo& info) {
 // reply message with its sequence number up to and including NLMSG_DONE or
 // NLMSG_ERROR. Replies are whole netlink messages, parsed in TS.
 Napi::Value LnetHandle::NlRequest(const Napi::CallbackInfo& info) {
+  if (!CheckTag(info)) return info.Env().Undefined();
   Napi::Env env = info.Env();
   if (impl_->closed) return Closed(env);
   uint32_t family = ToU32(info[0], "nlRequest: family");
@@ -501,6 +520,7 @@ Napi::Value LnetHandle::NlRequest(const Napi::CallbackInfo& info) {
 
 // nlPort() -> Promise<number>: the netlink port id (connects if needed).
 Napi::Value LnetHandle::NlPort(const Napi::CallbackInfo& info) {
+  if (!CheckTag(info)) return info.Env().Undefined();
   Napi::Env env = info.Env();
   if (impl_->closed) return Closed(env);
   auto st = impl_->st;
@@ -512,6 +532,7 @@ Napi::Value LnetHandle::NlPort(const Napi::CallbackInfo& info) {
 
 // readFile(path) -> Promise<string>: open/read/close, as text.
 Napi::Value LnetHandle::ReadFile(const Napi::CallbackInfo& info) {
+  if (!CheckTag(info)) return info.Env().Undefined();
   Napi::Env env = info.Env();
   if (impl_->closed) return Closed(env);
   std::string path = ToStr(info[0], "readFile: path");
@@ -542,6 +563,7 @@ Napi::Value LnetHandle::ReadFile(const Napi::CallbackInfo& info) {
 // writeFile(path, text) -> Promise<void>: open(O_WRONLY|O_TRUNC) + one
 // write of text plus its NUL, as lnetctl writes module parameters.
 Napi::Value LnetHandle::WriteFile(const Napi::CallbackInfo& info) {
+  if (!CheckTag(info)) return info.Env().Undefined();
   Napi::Env env = info.Env();
   if (impl_->closed) return Closed(env);
   std::string path = ToStr(info[0], "writeFile: path");
@@ -564,6 +586,7 @@ Napi::Value LnetHandle::WriteFile(const Napi::CallbackInfo& info) {
 
 // listDir(path) -> Promise<string[]> (without . and ..).
 Napi::Value LnetHandle::ListDir(const Napi::CallbackInfo& info) {
+  if (!CheckTag(info)) return info.Env().Undefined();
   Napi::Env env = info.Env();
   if (impl_->closed) return Closed(env);
   std::string path = ToStr(info[0], "listDir: path");
@@ -589,6 +612,7 @@ Napi::Value LnetHandle::ListDir(const Napi::CallbackInfo& info) {
 // modLoad(name, options, {dryRun?, ignoreCommands?})
 //   -> Promise<Array<{name, path, options, install}>>: what modprobe -v prints.
 Napi::Value LnetHandle::ModLoad(const Napi::CallbackInfo& info) {
+  if (!CheckTag(info)) return info.Env().Undefined();
   Napi::Env env = info.Env();
   if (impl_->closed) return Closed(env);
   std::string name = ToStr(info[0], "modLoad: name");
@@ -652,6 +676,7 @@ Napi::Value LnetHandle::ModLoad(const Napi::CallbackInfo& info) {
 
 // modList() -> Promise<Array<{name, refcnt, size, initstate, holders}>>
 Napi::Value LnetHandle::ModList(const Napi::CallbackInfo& info) {
+  if (!CheckTag(info)) return info.Env().Undefined();
   Napi::Env env = info.Env();
   if (impl_->closed) return Closed(env);
   auto st = impl_->st;
@@ -701,6 +726,7 @@ Napi::Value LnetHandle::ModList(const Napi::CallbackInfo& info) {
 
 // modRemove(name) -> Promise<void>: delete_module(name, O_NONBLOCK).
 Napi::Value LnetHandle::ModRemove(const Napi::CallbackInfo& info) {
+  if (!CheckTag(info)) return info.Env().Undefined();
   Napi::Env env = info.Env();
   if (impl_->closed) return Closed(env);
   std::string name = ToStr(info[0], "modRemove: name");

@@ -29,6 +29,7 @@ class LnetHandle : public Napi::ObjectWrap<LnetHandle> {
 
   void CloseNative(bool teardown = false);
   static Napi::Value Closed(Napi::Env env);
+  static bool CheckTag(const Napi::CallbackInfo& info);
 
   std::unique_ptr<Impl> impl_;
   static void CleanupHook(void* self);
