@@ -322,7 +322,8 @@ export class IbSim {
     return {
       IBSIM_SOCKNAME: this.state.sockName,
       SIM_HOST: host ?? this.state.defaultHost,
-      LD_PRELOAD: prior ? `${umad2simPath()} ${prior}` : umad2simPath(),
+      // A preloaded sanitizer runtime (scripts/sanitize) must stay first.
+      LD_PRELOAD: prior ? `${prior} ${umad2simPath()}` : umad2simPath(),
       HPCNET_SIM: this.name,
     };
   }

@@ -27,7 +27,7 @@ describe('MAD engine under kernel behaviour (shim over umad2sim)', () => {
   const run = async (job: object, shimEnv: Record<string, string>, timeoutMs = 30_000) => {
     const r = await sim.runScript(client, [JSON.stringify(job)], {
       timeoutMs,
-      env: { LD_PRELOAD: `${shim} ${umad2simPath()}`, ...shimEnv },
+      env: { LD_PRELOAD: [process.env['LD_PRELOAD'], shim, umad2simPath()].filter(Boolean).join(' '), ...shimEnv },
     });
     assert.equal(r.signal, null, `client killed by ${r.signal} (hang guard ${timeoutMs} ms): ${r.stderr}`);
     assert.equal(r.code, 0, `client failed: ${r.stderr}`);

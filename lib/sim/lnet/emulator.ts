@@ -222,7 +222,7 @@ export class LnetEmulator {
     const prior = process.env['LD_PRELOAD'];
     const pre = preloadPath();
     return {
-      LD_PRELOAD: prior && !prior.includes(pre) ? `${pre} ${prior}` : pre,
+      LD_PRELOAD: prior && !prior.includes(pre) ? `${prior} ${pre}` : pre, // a sanitizer runtime (scripts/sanitize) stays first
       HPCNET_LNETEMU_SOCK: this.socketPath,
       HPCNET_LNETEMU_HOST: name,
       HPCNET_LNETEMU_ROOT: this.hostRoot(name),
