@@ -106,7 +106,10 @@ function min<T>(a: T | undefined, b: T | undefined, cmp: (x: T, y: T) => number)
 
 function bestCommon<T>(a: readonly T[] | undefined, b: readonly T[] | undefined, cmp: (x: T, y: T) => number): T | undefined {
   if (!a || !b) return undefined;
-  return a.filter((x) => b.includes(x)).sort(cmp).at(-1);
+  // The greatest common value (the last of the sorted common values), without building the lists: this runs per link.
+  let best: T | undefined;
+  for (const x of a) if (b.includes(x) && (best === undefined || cmp(x, best) >= 0)) best = x;
+  return best;
 }
 
 // ---------------------------------------------------------------------------

@@ -15,7 +15,7 @@
  * first.
  */
 import { ATTR, MGMT_CLASS, METHOD } from '../attributes.js';
-import { decodeGroup, encodeGroup, fieldGroup, subsetDecoder } from '../fields.js';
+import { encodeGroup, fieldGroup, subsetDecoder } from '../fields.js';
 import { payloadBuffer, payloadOffset, type Port, type QueryOptions } from '../port.js';
 import type { Fabric, FabricNode } from '../topology/model.js';
 import type { CounterSample, PortCounters, SmInfo, SmState } from '../topology/snapshot.js';
@@ -66,6 +66,7 @@ export async function sweepCounters(port: Port, fabric: Fabric, opts: SweepOptio
   const pceNames = fieldGroup('PortCountersExtended').map((d) => d.name).filter((n) => n !== 'PortSelect' && n !== 'CounterSelect');
   const decodePc = subsetDecoder('PortCounters', pcNames);
   const decodePce = subsetDecoder('PortCountersExtended', pceNames);
+  const decodeCpi = subsetDecoder('ClassPortInfo', ['CapabilityMask']);
 
   let outstanding = 0;
   let failed: Error | undefined;
@@ -144,7 +145,7 @@ export async function sweepCounters(port: Port, fabric: Fabric, opts: SweepOptio
       } else if (live === 0) startNode();
     };
     pma(targets[0]!.lid, ATTR.ClassPortInfo, 'ClassPortInfo', undefined, { node: node.id }, (buf, at) => {
-      const cap = Number(decodeGroup('ClassPortInfo', buf, at)['CapabilityMask'] ?? 0);
+      const cap = decodeCpi(buf, at)[0]!;
       const ext = (cap & (PMA_CAP.ExtendedWidth | PMA_CAP.ExtendedWidthNoIETF)) !== 0;
       jobs = targets.flatMap((t) => (ext ? [[t, false], [t, true]] : [[t, false]]) as Array<[{ lid: number; port: number }, boolean]>);
     }, () => {
