@@ -435,6 +435,23 @@ function addLocalNi(h: Host, d: Buffer): void {
         if (to) lnd['timeout'] = to;
         lnd['tos'] = d.readInt16LE(t + 12);
       }
+    } else if (netType(net) === LND.O2IBLND && len >= t + 32) {
+      // lnet_ioctl_config_o2iblnd_tunables (as fillLndTunables writes it back); 0 keeps the LND default.
+      lnd = {};
+      const u32 = ['peercredits_hiw', 'map_on_demand', 'concurrent_sends', 'fmr_pool_size', 'fmr_flush_trigger', 'fmr_cache'];
+      u32.forEach((k, i) => {
+        const v = d.readUInt32LE(t + 4 + i * 4);
+        if (v) lnd![k] = v;
+      });
+      const cpp = d.readUInt16LE(t + 28);
+      if (cpp) lnd['conns_per_peer'] = cpp;
+      const ntx = d.readUInt16LE(t + 30);
+      if (ntx) lnd['ntx'] = ntx;
+      if (len >= t + 38 && h.release !== '2.15') {
+        const to = d.readUInt32LE(t + 32);
+        if (to) lnd['timeout'] = to;
+        lnd['tos'] = d.readInt16LE(t + 36);
+      }
     }
   }
   h.startNi(net, intf, cpts, tun, lnd);
