@@ -232,7 +232,17 @@ async function benchAudit(sim: IbSim, f: FabricShape): Promise<void> {
   ]);
   const h = t.get('hpcnet')!;
   const q = t.get('ibqueryerrors')!;
-  addRow({ command: '`hpcnet ib audit --samples 1` vs `ibqueryerrors`', fabric: f.id, hpcnet: fmtT(h), reference: fmtT(q), a: h.median, b: q.median, goalMax: 0.5 });
+  // The goal is stated at 2,048 and 8,192 hosts; elsewhere shown for information.
+  const strict = f.hosts === 2048 || f.hosts === 8192;
+  addRow({
+    command: '`hpcnet ib audit --samples 1` vs `ibqueryerrors`',
+    fabric: f.id,
+    hpcnet: fmtT(h),
+    reference: fmtT(q),
+    a: h.median,
+    b: q.median,
+    ...(strict ? { goalMax: 0.5 } : { goalText: '(<= 0.5x at 2,048 and 8,192 hosts)' }),
+  });
   const pn = perNode.get(f.id);
   if (pn) pn.audit = h.median;
   auditMs.set(f.id, h.median);
@@ -413,7 +423,7 @@ async function benchQueries(sim: IbSim, f: FabricShape, maxLid: number): Promise
   const r = await sim.runScript(client, [String(n), '16', String(maxLid)], { timeoutMs: 1_800_000 });
   if (r.code !== 0) throw new Error(`engine client failed: ${r.stderr}`);
   const w16 = JSON.parse(r.stdout.trim().split('\n').pop()!) as { ms: number };
-  const smpN = quick ? 50 : 200;
+  const smpN = quick ? 50 : 100;
   const t0 = process.hrtime.bigint();
   for (let i = 0; i < smpN; i++) {
     const q = await sim.exec('smpquery', ['nodeinfo', String(1 + ((i * 7919) % maxLid))]);
