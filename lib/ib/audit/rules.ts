@@ -467,9 +467,11 @@ const counterRate: Rule = {
     const first = samples[0]!;
     const last = samples.at(-1)!;
     const secs = (Date.parse(last.takenAt) - Date.parse(first.takenAt)) / 1000;
-    const before = new Map(first.ports.map((p) => [`${p.node}/${p.port}`, p]));
+    // Error counters are in the PortCounters entries; a port's 64-bit entry (extended) has data counters only.
+    const before = new Map(first.ports.filter((p) => !p.extended).map((p) => [`${p.node}/${p.port}`, p]));
     const out: RawFinding[] = [];
     for (const pc of last.ports) {
+      if (pc.extended) continue;
       const prev = before.get(`${pc.node}/${pc.port}`);
       const n = ctx.index.node(pc.node);
       if (!prev || !n) continue;

@@ -101,6 +101,13 @@ describe('audit: clean fabric, unlinked cable, counters', () => {
     assert.deepEqual(msg('counter-threshold'), ['LinkDownedCounter = 3 (threshold 0)', 'SymbolErrorCounter = 50 (threshold 0)']);
     assert.match(msg('counter-rate')[0]!, /^SymbolErrorCounter grew by 8 from 42 to 50 in /);
     assert.match(msg('counter-saturated')[0]!, /^PortXmitData is at its maximum 4294967295/);
+    // Live samples also carry a 64-bit entry per port (PortCountersExtended, extended: true, data counters
+    // only): the rules still read the error counters of the PortCounters entry, the rate rule included.
+    const withExt = {
+      ...snap,
+      counters: snap.counters.map((s) => ({ ...s, ports: s.ports.flatMap((p) => [p, { node: p.node, port: p.port, counters: { PortXmitData: 1n }, extended: true }]) })),
+    };
+    assert.deepEqual(brief(audit(withExt, reference)), brief(r));
     // thresholds from the configuration (ibqueryerrors' example values): SymbolErrorCounter=50 is not above 50
     const cfg = parseAuditConfig('thresholds:\n  SymbolErrorCounter: 50\n  LinkDownedCounter: 10\n');
     assert.deepEqual(
