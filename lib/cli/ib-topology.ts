@@ -63,7 +63,8 @@ function samplesOption(v: string): 1 | 2 {
 
 async function liveSnapshot(hooks: IbTopologyHooks, what: string, samples: number, intervalMs: number, routes = false): Promise<FabricSnapshot> {
   if (!hooks.live) throw new InvalidArgumentError(`${what}: live discovery is not available in this build; give a saved file instead`);
-  return hooks.live.snapshot({ samples, intervalMs, ...(routes ? { routes } : {}) });
+  // The audit's rules read the PortCounters entries only: no PortCountersExtended (as ibqueryerrors; ~45% fewer PMA MADs).
+  return hooks.live.snapshot({ samples, intervalMs, extended: false, ...(routes ? { routes } : {}) });
 }
 
 export function registerIbTopology(ib: Command, hooks: IbTopologyHooks = {}): void {

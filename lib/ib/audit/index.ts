@@ -20,7 +20,7 @@ export * from './baseline.js';
 /** Where an audit gets a live snapshot from (the live discovery + counter sweep + SMInfo plug in here). */
 export interface LiveAuditSource {
   /** Discover the fabric and read counters (`samples` readings `intervalMs` apart) and SM records. */
-  snapshot(opts: { samples: number; intervalMs: number; routes?: boolean }): Promise<FabricSnapshot>;
+  snapshot(opts: { samples: number; intervalMs: number; routes?: boolean; extended?: boolean }): Promise<FabricSnapshot>;
 }
 
 export interface AuditOptions {

@@ -11,7 +11,7 @@ import { sweepCounters, readSubnetManagers } from './sweep.js';
 
 export function liveSource(portOpts: OpenPortOptions = {}, discoverOpts: DiscoverOptions = {}): LiveAuditSource {
   return {
-    async snapshot({ samples, intervalMs, routes }): Promise<FabricSnapshot> {
+    async snapshot({ samples, intervalMs, routes, extended }): Promise<FabricSnapshot> {
       await using port = await openPort(portOpts);
       const { fabric } = await discover(port, discoverOpts);
       // The subnet's GID prefix names the fabric in audit reports (with the master SM); not needed for anything else.
@@ -22,7 +22,7 @@ export function liveSource(portOpts: OpenPortOptions = {}, discoverOpts: Discove
       tables?.catch(() => undefined);
       for (let i = 0; i < samples; i++) {
         if (i > 0) await new Promise((r) => setTimeout(r, intervalMs));
-        snap.counters.push(await sweepCounters(port, fabric));
+        snap.counters.push(await sweepCounters(port, fabric, extended === false ? { extended: false } : {}));
       }
       if (samples > 0) snap.subnetManagers = await readSubnetManagers(port, fabric);
       if (tables) snap.routes = await tables;

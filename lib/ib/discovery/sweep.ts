@@ -54,11 +54,13 @@ function requestData(portSelect: number): Buffer {
 export interface SweepOptions extends QueryOptions {
   /** Record query failures here (default: ignored). */
   onError?: (e: { node: string; port?: number; message: string }) => void;
+  /** Also read PortCountersExtended where supported (default true; the audit's rules need only PortCounters). */
+  extended?: boolean;
 }
 
 /** One counter sample of every linked port of the fabric. */
 export async function sweepCounters(port: Port, fabric: Fabric, opts: SweepOptions = {}): Promise<CounterSample> {
-  const { onError, ...q } = opts;
+  const { onError, extended: wantExtended = true, ...q } = opts;
   const takenAt = new Date().toISOString();
   const out: PortCounters[] = [];
   // Field lists without the selectors; names as perfquery prints them ("...Ext" for the 64-bit ones).
@@ -146,7 +148,7 @@ export async function sweepCounters(port: Port, fabric: Fabric, opts: SweepOptio
     };
     pma(targets[0]!.lid, ATTR.ClassPortInfo, 'ClassPortInfo', undefined, { node: node.id }, (buf, at) => {
       const cap = decodeCpi(buf, at)[0]!;
-      const ext = (cap & (PMA_CAP.ExtendedWidth | PMA_CAP.ExtendedWidthNoIETF)) !== 0;
+      const ext = wantExtended && (cap & (PMA_CAP.ExtendedWidth | PMA_CAP.ExtendedWidthNoIETF)) !== 0;
       jobs = targets.flatMap((t) => (ext ? [[t, false], [t, true]] : [[t, false]]) as Array<[{ lid: number; port: number }, boolean]>);
     }, () => {
       if (!jobs) return startNode(); // ClassPortInfo failed: the node is done
