@@ -14,7 +14,7 @@ import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { IbSim } from '../../../lib/sim/ibsim.js';
+import { IbSim, umad2simPath } from '../../../lib/sim/ibsim.js';
 import { generateFatTree } from '../../../lib/sim/netfile.js';
 import { packageRoot } from '../../../lib/util/paths.js';
 
@@ -127,7 +127,8 @@ describe('soak: exporter and port lifecycle under faults', () => {
       await sim.stopSm();
       await sleep(500);
       const osmLog = join(dir, 'osm2.log');
-      extraSm = sim.spawn('opensm', ['-d2', '-f', osmLog], { stdio: 'ignore', env: { OSM_CACHE_DIR: dir, OSM_TMP_DIR: dir } });
+      // Only umad2sim preloaded (as IbSim starts OpenSM): not a sanitizer runtime of the test's own process.
+      extraSm = sim.spawn('opensm', ['-d2', '-f', osmLog], { stdio: 'ignore', env: { OSM_CACHE_DIR: dir, OSM_TMP_DIR: dir, LD_PRELOAD: umad2simPath() } });
       await until('OpenSM up again', () => {
         try {
           return readFileSync(osmLog, 'utf8').includes('SUBNET UP');
