@@ -16,21 +16,12 @@
  */
 import type { Host, Lnet } from './kernel.js';
 import { nidAddr, nidNet, netType } from './nid.js';
+import { UDSP_ACTION, type UdspDescr as NidDescr, type UdspRange as Range } from '../../lnet/udsp.js';
 
 const netNum = (net: number): number => net & 0xffff;
 
-export interface Range {
-  lo: number;
-  hi: number;
-  stride: number;
-}
-export interface NidDescr {
-  netType: number;
-  netNums: Range[];
-  /** one range list per address part (4 for IPv4), empty when the descriptor is a net only */
-  addr: Range[][];
-}
-export const UDSP_ACTION = { NONE: 0, PRIORITY: 1, PREFERRED_LIST: 2 } as const;
+/** The descriptor shapes and action codes are the library's (lib/lnet/udsp.ts): one definition for both sides of the ioctl. */
+export type { UdspRange as Range, UdspDescr as NidDescr } from '../../lnet/udsp.js';
 export interface UdspRule {
   idx: number;
   src?: NidDescr;
@@ -87,7 +78,7 @@ export function priorities(h: Host, nid: bigint, local: boolean): { net: number;
   const out = { net: NO_PRIORITY, ni: NO_PRIORITY };
   if (!h.lnet) return out;
   for (const r of udspRules(h.lnet)) {
-    if (r.action !== UDSP_ACTION.PRIORITY || r.rte) continue;
+    if (r.action !== UDSP_ACTION.priority || r.rte) continue;
     const d = local ? (r.dst ? undefined : r.src) : r.src ? undefined : r.dst;
     if (!d || !descrMatches(d, nid)) continue;
     if (d.addr.length) out.ni = Math.min(out.ni, r.priority);
