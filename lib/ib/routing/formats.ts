@@ -49,48 +49,99 @@ function byId(fabric: Fabric): Map<string, FabricNode> {
   return new Map(fabric.nodes.map((n) => [n.id, n]));
 }
 
-/** dump_fts's text (unicast; with MFTs read, the multicast tables as dump_fts -M after them). */
-export function routesDumpFts(fabric: Fabric, routes: RoutingTables, opts: { multicast?: boolean } = {}): string {
-  const nodes = byId(fabric);
+/**
+ * Every LID's dump_fts line with the port digits at bytes 7-9 ("0x0001 000 : (...)\n"), built once
+ * for all switches: `tpl` holds the lines of LIDs 0..top back to back, `off[lid]..off[lid + 1]` is one.
+ */
+function dumpFtsLines(fabric: Fabric, top: number): { tpl: Buffer; off: Int32Array } {
   const owners = lidOwners(fabric);
-  const out: string[] = [];
+  const text: string[] = new Array(top + 1);
+  const off = new Int32Array(top + 2);
+  for (let lid = 0; lid <= top; lid++) {
+    const o = owners.get(lid);
+    let info = '';
+    if (o) {
+      info =
+        o.paths > 1
+          ? ` : (path #${o.path - 1} out of ${o.paths}: portguid ${formatGuid(o.portGuid)})`
+          : ` : (${TYPE_NAMES[o.node.type] ?? o.node.type} portguid ${formatGuid(o.portGuid)}: '${displayName(o.node)}')`;
+    }
+    text[lid] = `${hex4(lid)} 000${info}\n`;
+    off[lid + 1] = off[lid]! + Buffer.byteLength(text[lid]!);
+  }
+  return { tpl: Buffer.from(text.join('')), off };
+}
+
+/**
+ * dump_fts's unicast text as one Buffer per switch, for writing in chunks: each line is copied
+ * from a per-LID template and only its port digits are written, so the 1.6 M lines of an
+ * 8,192-host fabric cost no string per line.
+ */
+export function* dumpFtsChunks(fabric: Fabric, routes: RoutingTables): Generator<Buffer> {
+  const nodes = byId(fabric);
+  const { tpl, off } = dumpFtsLines(fabric, routes.switches.reduce((m, s) => Math.max(m, s.linearFdbTop), 0));
   // dump_fts lists switches in the reverse of discovery order (libibnetdisc prepends each switch found).
-  const list = [...routes.switches].reverse();
-  if (!opts.multicast) {
-    for (const s of list) {
-      const n = nodes.get(s.node)!;
-      out.push(`Unicast lids [0x0-${'0x' + s.linearFdbTop.toString(16)}] of switch ${drWhere(n)} guid ${formatGuid(s.guid)} (${displayName(n)}):`);
-      out.push('  Lid  Out   Destination', '       Port     Info ');
-      let valid = 0;
-      for (let lid = 1; lid <= s.linearFdbTop; lid++) {
+  for (let i = routes.switches.length - 1; i >= 0; i--) {
+    const s = routes.switches[i]!;
+    const n = nodes.get(s.node)!;
+    const head = Buffer.from(
+      `Unicast lids [0x0-${'0x' + s.linearFdbTop.toString(16)}] of switch ${drWhere(n)} guid ${formatGuid(s.guid)} (${displayName(n)}):\n` +
+        '  Lid  Out   Destination\n       Port     Info \n',
+    );
+    const top = Math.min(s.linearFdbTop, s.lft.length - 1);
+    let size = head.length;
+    let valid = 0;
+    for (let lid = 1; lid <= top; lid++) {
+      if (s.lft[lid] === NO_ROUTE) continue;
+      valid++;
+      size += off[lid + 1]! - off[lid]!;
+    }
+    const foot = Buffer.from(`${valid} valid lids dumped \n`);
+    const buf = Buffer.allocUnsafe(size + foot.length);
+    let pos = head.copy(buf, 0);
+    for (let lid = 1; lid <= top; ) {
+      if (s.lft[lid] === NO_ROUTE) {
+        lid++;
+        continue;
+      }
+      // A run of LIDs with routes: their template lines are consecutive, copied at once.
+      let end = lid;
+      while (end < top && s.lft[end + 1] !== NO_ROUTE) end++;
+      tpl.copy(buf, pos, off[lid]!, off[end + 1]!);
+      for (; lid <= end; lid++) {
         const p = s.lft[lid]!;
-        if (p === NO_ROUTE) continue;
-        valid++;
-        const o = owners.get(lid);
-        let info = '';
-        if (o) {
-          info =
-            o.paths > 1
-              ? ` : (path #${o.path - 1} out of ${o.paths}: portguid ${formatGuid(o.portGuid)})`
-              : ` : (${TYPE_NAMES[o.node.type] ?? o.node.type} portguid ${formatGuid(o.portGuid)}: '${displayName(o.node)}')`;
-        }
-        out.push(`${hex4(lid)} ${String(p).padStart(3, '0')}${info}`);
+        buf[pos + 7] = 48 + Math.floor(p / 100);
+        buf[pos + 8] = 48 + (Math.floor(p / 10) % 10);
+        buf[pos + 9] = 48 + (p % 10);
+        pos += off[lid + 1]! - off[lid]!;
       }
-      out.push(`${valid} valid lids dumped `);
     }
-  } else {
-    for (const s of list) {
-      const n = nodes.get(s.node)!;
-      out.push(`Multicast mlids [0xc000-0x${(0xc000 + (n.switchInfo?.multicastFdbCap ?? 1024) - 1).toString(16)}] of switch ${drWhere(n)} guid ${formatGuid(s.guid)} (${displayName(n)}):`);
-      out.push('     Ports: ' + Array.from({ length: n.numPorts + 1 }, (_, i) => String(i)).join(' ') + ' ', ' MLid');
-      for (const e of s.mft ?? []) {
-        const set = new Set(e.ports);
-        out.push(`${hex4(e.mlid)}      ` + Array.from({ length: n.numPorts + 1 }, (_, i) => (set.has(i) ? 'x ' : '  ')).join(''));
-      }
-      out.push(`${(s.mft ?? []).length} valid mlids dumped `);
+    foot.copy(buf, pos);
+    yield buf;
+  }
+}
+
+/** dump_fts -M's text: the multicast tables read with `multicast`. */
+function dumpFtsMulticast(fabric: Fabric, routes: RoutingTables): string {
+  const nodes = byId(fabric);
+  const out: string[] = [];
+  for (const s of [...routes.switches].reverse()) {
+    const n = nodes.get(s.node)!;
+    out.push(`Multicast mlids [0xc000-0x${(0xc000 + (n.switchInfo?.multicastFdbCap ?? 1024) - 1).toString(16)}] of switch ${drWhere(n)} guid ${formatGuid(s.guid)} (${displayName(n)}):`);
+    out.push('     Ports: ' + Array.from({ length: n.numPorts + 1 }, (_, i) => String(i)).join(' ') + ' ', ' MLid');
+    for (const e of s.mft ?? []) {
+      const set = new Set(e.ports);
+      out.push(`${hex4(e.mlid)}      ` + Array.from({ length: n.numPorts + 1 }, (_, i) => (set.has(i) ? 'x ' : '  ')).join(''));
     }
+    out.push(`${(s.mft ?? []).length} valid mlids dumped `);
   }
   return out.join('\n') + (out.length ? '\n' : '');
+}
+
+/** dump_fts's text (unicast; with `multicast`, the multicast tables as dump_fts -M prints them). */
+export function routesDumpFts(fabric: Fabric, routes: RoutingTables, opts: { multicast?: boolean } = {}): string {
+  if (opts.multicast) return dumpFtsMulticast(fabric, routes);
+  return Buffer.concat([...dumpFtsChunks(fabric, routes)]).toString();
 }
 
 /** Per switch, the LIDs each output port carries (ranges). */
@@ -139,6 +190,18 @@ export function routesText(fabric: Fabric, routes: RoutingTables): string {
   return out.join('\n') + '\n';
 }
 
+function switchJson(n: FabricNode, s: SwitchRoutes): Record<string, unknown> {
+  return {
+    guid: formatGuid(s.guid),
+    description: displayName(n),
+    ...(n.drPath ? { drPath: n.drPath } : {}),
+    lid: n.ports.find((p) => p.portNum === 0)?.lid ?? null,
+    linearFdbTop: s.linearFdbTop,
+    lft: Array.from(s.lft),
+    ...(s.mft ? { mft: s.mft } : {}),
+  };
+}
+
 /** The "hpcnet.routes" JSON document. */
 export function routesJson(fabric: Fabric, routes: RoutingTables): Record<string, unknown> {
   const nodes = byId(fabric);
@@ -146,26 +209,31 @@ export function routesJson(fabric: Fabric, routes: RoutingTables): Record<string
     schema: 'hpcnet.routes',
     version: 1,
     readAt: routes.readAt,
-    switches: routes.switches.map((s) => {
-      const n = nodes.get(s.node)!;
-      return {
-        guid: formatGuid(s.guid),
-        description: displayName(n),
-        ...(n.drPath ? { drPath: n.drPath } : {}),
-        lid: n.ports.find((p) => p.portNum === 0)?.lid ?? null,
-        linearFdbTop: s.linearFdbTop,
-        lft: Array.from(s.lft),
-        ...(s.mft ? { mft: s.mft } : {}),
-      };
-    }),
+    switches: routes.switches.map((s) => switchJson(nodes.get(s.node)!, s)),
     errors: routes.errors,
   };
 }
 
+/** JSON.stringify(routesJson(...)) + newline, one switch per chunk. */
+function* routesJsonChunks(fabric: Fabric, routes: RoutingTables): Generator<string> {
+  const nodes = byId(fabric);
+  yield `{"schema":"hpcnet.routes","version":1,"readAt":${JSON.stringify(routes.readAt)},"switches":[`;
+  for (let i = 0; i < routes.switches.length; i++) {
+    const s = routes.switches[i]!;
+    yield (i ? ',' : '') + JSON.stringify(switchJson(nodes.get(s.node)!, s));
+  }
+  yield `],"errors":${JSON.stringify(routes.errors)}}\n`;
+}
+
+/** The tables in a format, in chunks (one or a few per switch) to write one after the other. */
+export function renderRoutesChunks(fabric: Fabric, routes: RoutingTables, format: RoutesFormat, opts: { multicast?: boolean } = {}): Iterable<Buffer | string> {
+  if (format === 'json') return routesJsonChunks(fabric, routes);
+  if (format === 'dump_fts') return opts.multicast ? [dumpFtsMulticast(fabric, routes)] : dumpFtsChunks(fabric, routes);
+  return [routesText(fabric, routes)];
+}
+
 export function renderRoutes(fabric: Fabric, routes: RoutingTables, format: RoutesFormat, opts: { multicast?: boolean } = {}): string {
-  if (format === 'json') return JSON.stringify(routesJson(fabric, routes)) + '\n';
-  if (format === 'dump_fts') return routesDumpFts(fabric, routes, opts);
-  return routesText(fabric, routes);
+  return Buffer.concat([...renderRoutesChunks(fabric, routes, format, opts)].map((c) => (typeof c === 'string' ? Buffer.from(c) : c))).toString();
 }
 
 // ---------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import { parseAuditConfig } from '../../../lib/ib/audit/config.js';
 import { defaultAuditConfig, runAudit } from '../../../lib/ib/audit/index.js';
 import { MockIbBackend } from '../../../lib/ib/mock-backend.js';
 import { openPort } from '../../../lib/ib/port.js';
-import { analyzeRoutes, compactList, parseLftChanges, setLftEntries, traceRoutes, type RoutingTables } from '../../../lib/ib/routing/index.js';
+import { analyzeRoutes, compactList, parseLftChanges, renderRoutes, routesJson, setLftEntries, traceRoutes, type RoutingTables } from '../../../lib/ib/routing/index.js';
 import { FabricBuilder, type Fabric } from '../../../lib/ib/topology/model.js';
 import { readSnapshot, writeSnapshot } from '../../../lib/ib/topology/snapshot.js';
 
@@ -188,6 +188,43 @@ describe('routing: formats, snapshot, configuration, writes', () => {
     doc.routes.switches[1]!.lft = doc.routes.switches[0]!.lft;
     doc.routes.switches[1]!.node = 'nope';
     assert.throws(() => readSnapshot(JSON.stringify(doc), 'snap.json'), /\$\.routes\.switches\[1\]\.node: no node with id "nope"/);
+  });
+
+  it('dump_fts text: holes skipped, LMC paths, three port digits, switches in reverse order; JSON as one document', () => {
+    const { fabric, ids } = ringFabric();
+    const h4 = fabric.nodes.find((n) => n.description === 'h4')!;
+    h4.ports.find((p) => p.portNum === 1)!.lmc = 1;
+    const routes = ringTables(ids, () => 2);
+    const r1 = routes.switches[0]!.lft;
+    r1[5] = 3;
+    r1[12] = 137;
+    const text = renderRoutes(fabric, routes, 'dump_fts');
+    const blocks = text.split(/(?=^Unicast lids)/m);
+    assert.deepEqual(
+      blocks.map((b) => /\((r\d)\):\n/.exec(b)![1]),
+      ['r4', 'r3', 'r2', 'r1'],
+    );
+    assert.equal(
+      blocks[3],
+      [
+        'Unicast lids [0x0-0xe] of switch DR path slid 0; dlid 0; 0 guid 0x0000000000200001 (r1):',
+        '  Lid  Out   Destination',
+        '       Port     Info ',
+        "0x0001 001 : (Channel Adapter portguid 0x0000000000100001: 'h1')",
+        "0x0002 002 : (Channel Adapter portguid 0x0000000000100002: 'h2')",
+        "0x0003 002 : (Channel Adapter portguid 0x0000000000100003: 'h3')",
+        '0x0004 003 : (path #0 out of 2: portguid 0x0000000000100004)',
+        '0x0005 003 : (path #1 out of 2: portguid 0x0000000000100004)',
+        "0x000b 000 : (Switch portguid 0x0000000000200001: 'r1')",
+        "0x000c 137 : (Switch portguid 0x0000000000200002: 'r2')",
+        "0x000d 002 : (Switch portguid 0x0000000000200003: 'r3')",
+        "0x000e 003 : (Switch portguid 0x0000000000200004: 'r4')",
+        '9 valid lids dumped ',
+        '',
+      ].join('\n'),
+    );
+    assert.equal(renderRoutes(fabric, routes, 'json'), JSON.stringify(routesJson(fabric, routes)) + '\n');
+    assert.equal(renderRoutes(fabric, { ...routes, switches: [] }, 'dump_fts'), '');
   });
 
   it('routing in the audit configuration: true, limits, and clear errors', () => {

@@ -185,6 +185,12 @@ describe('forwarding tables: hpcnet ib routes against dump_fts, ibroute, ibtrace
       const e = entries(ours.stdout);
       assert.equal(e.length, 6 * 18, '6 switches x 18 LIDs (12 hosts + 6 switches)');
       assert.deepEqual(e, entries(theirs));
+      // Byte for byte, switch block by switch block (the blocks' order follows each tool's discovery order).
+      const unicast = (t: string) => t.split(/(?=^Unicast lids)/m).sort();
+      assert.deepEqual(unicast(ours.stdout), unicast(theirs));
+      // -o FILE holds what stdout shows.
+      await hp(sim, ['routes', '--format', 'dump_fts', '-o', join(tmp, 'fts.txt')]);
+      assert.deepEqual(unicast(readFileSync(join(tmp, 'fts.txt'), 'utf8')), unicast(theirs));
       // The JSON model agrees with ibroute for sampled switches (by LID).
       const j = JSON.parse((await hp(sim, ['routes', '--format', 'json'])).stdout) as { switches: Array<{ guid: string; lid: number; lft: number[] }> };
       for (const sw of [j.switches[0]!, j.switches[5]!]) {
