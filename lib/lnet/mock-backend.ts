@@ -15,7 +15,6 @@ import type { LnetBackend, LnetFeatureOps } from './backend.js';
 import { kernelError } from './errors.js';
 import { NativeLnetBackend } from './native-backend.js';
 import type { Interfaces } from './kernel/index.js';
-import { Nid } from './nid.js';
 import type {
   BufferSpec,
   Counters,
@@ -37,7 +36,7 @@ import type {
 } from './types.js';
 import { InProcessLnetHandle } from '../sim/lnet/inprocess.js';
 import { World, type Host, type IfaceSpec } from '../sim/lnet/kernel.js';
-import { str2net } from '../sim/lnet/nid.js';
+import { populateWorld, type RemoteSpec } from '../sim/lnet/world.js';
 import { CAP } from '../sim/lnet/protocol.js';
 
 export interface MockInterface {
@@ -47,15 +46,7 @@ export interface MockInterface {
 }
 
 /** Another node of the same emulated world, with LNet up on these NIDs (first = primary). */
-export interface MockRemote {
-  nids: string[];
-  /** Moved first when given. */
-  primaryNid?: string;
-  /** false: discovery disabled on that node (not Multi-Rail). */
-  multiRail?: boolean;
-  /** Unreachable: pings time out. */
-  down?: boolean;
-}
+export type MockRemote = RemoteSpec;
 
 export interface MockLnetOptions {
   release?: LnetRelease;
@@ -75,27 +66,6 @@ export interface MockCall {
   error?: string;
 }
 
-/** Bring up LNet on a remote node with the given NIDs (one interface per address). */
-function remoteHost(world: World, name: string, r: MockRemote): Host {
-  const nids = r.primaryNid ? [r.primaryNid, ...r.nids.filter((n) => !Nid.parse(n).equals(Nid.parse(r.primaryNid!)))] : r.nids;
-  const ips = [...new Set(nids.map((n) => n.split('@')[0]!))];
-  const ifName = (ip: string): string => {
-    const i = ips.indexOf(ip);
-    return nids.some((n) => n.startsWith(ip + '@o2ib')) ? `ib${i}` : `eth${i}`;
-  };
-  const h = world.addHost({ name, ifaces: ips.map((ip) => ({ name: ifName(ip), ip })) });
-  h.probeModule('lnet');
-  h.configure(true);
-  for (const n of nids) {
-    const p = Nid.parse(n);
-    h.startNi(str2net(p.net.toString())!, ifName(n.split('@')[0]!), undefined, undefined, undefined);
-  }
-  if (new Set(nids.map((n) => Nid.parse(n).net.toString())).size > 1) h.setRouting(true);
-  if (r.multiRail === false) h.writeParam('lnet', 'lnet_peer_discovery_disabled', Buffer.from('1'));
-  h.unreachable = r.down ?? false;
-  return h;
-}
-
 export class MockLnetBackend implements LnetBackend {
   readonly kind = 'mock' as const;
   readonly release: LnetRelease;
@@ -112,10 +82,11 @@ export class MockLnetBackend implements LnetBackend {
     this.release = opts.release ?? '2.16';
     this.world = new World(this.release === '2.15' ? '2.15' : '2.16');
     const ifaces: IfaceSpec[] = (opts.interfaces ?? [{ name: 'eth0', ip: '192.168.1.10' }]).map((i) => ({ name: i.name, ip: i.ip }));
-    this.host = this.world.addHost({ name: 'node', ifaces, ...(opts.cpts !== undefined ? { cpts: opts.cpts } : {}) });
-    const missing = new Set(opts.missingModules ?? []);
-    for (let i = this.host.defs.length - 1; i >= 0; i--) if (missing.has(this.host.defs[i]!.name)) this.host.defs.splice(i, 1);
-    (opts.remotes ?? []).forEach((r, i) => remoteHost(this.world, `remote${i + 1}`, r));
+    [this.host] = populateWorld(this.world, {
+      hosts: [{ name: 'node', ifaces, ...(opts.cpts !== undefined ? { cpts: opts.cpts } : {}) }],
+      ...(opts.remotes ? { remotes: opts.remotes } : {}),
+      ...(opts.missingModules ? { missingModules: opts.missingModules } : {}),
+    }) as [Host];
     const caps = (opts.root ?? true) ? CAP.ALL : 0;
     const interfaces = (): Interfaces => Object.fromEntries(ifaces.map((i) => [i.name, [{ address: i.ip, netmask: '255.255.255.0', family: 'IPv4' as const, mac: '00:00:00:00:00:00', internal: false, cidr: `${i.ip}/24` }]]));
     this.inner = new NativeLnetBackend({ newHandle: () => new InProcessLnetHandle(this.host, caps), interfaces });
@@ -245,7 +216,15 @@ export class MockLnetBackend implements LnetBackend {
   }
   /** The same ioctls as the native backend, answered by the in-process emulator (fault rules, health, UDSP). */
   features(): LnetFeatureOps {
-    return this.inner.features();
+    const ops = this.inner.features();
+    // Recorded in `calls` under their own names (faultAdd, udspList, ...), and open to failNext.
+    return new Proxy(ops, {
+      get: (t, k) => {
+        const v = Reflect.get(t, k) as unknown;
+        if (typeof v !== 'function' || typeof k !== 'string') return v;
+        return (...args: unknown[]) => this.run(k, args, () => (v as (...a: unknown[]) => Promise<unknown>).apply(t, args));
+      },
+    });
   }
   close(): Promise<void> {
     return this.inner.close();

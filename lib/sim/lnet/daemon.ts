@@ -16,6 +16,7 @@ import { LNET_CMD, netlinkSend } from './netlink.js';
 import { nid2str, str2nid, net2str } from './nid.js';
 import { CAP, FrameReader, OP, encodeResponse, parseRequest } from './protocol.js';
 import { HostTree, initHostTree } from './tree.js';
+import { populateWorld, type WorldSpec } from './world.js';
 
 export interface DaemonConfig {
   release: Release;
@@ -55,16 +56,20 @@ const log = (msg: string) => {
 };
 
 const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as DaemonConfig;
-const world = new World(config.release);
+let world = new World(config.release);
 const trees = new Map<string, HostTree>();
-for (const spec of config.hosts) {
-  const h = world.addHost(spec);
-  const hdir = join(dir, 'hosts', spec.name);
-  initHostTree(h, hdir);
-  const t = new HostTree(h, hdir);
-  t.sync();
-  trees.set(spec.name, t);
+/** Render the trees of the world's hosts (the hosts' /proc, /sys, /dev and /lib/modules). */
+function renderTrees(): void {
+  for (const h of world.hosts.values()) {
+    const hdir = join(dir!, 'hosts', h.name);
+    initHostTree(h, hdir);
+    const t = new HostTree(h, hdir);
+    t.sync();
+    trees.set(h.name, t);
+  }
 }
+populateWorld(world, { hosts: config.hosts });
+renderTrees();
 const syncAll = () => {
   for (const t of trees.values()) t.sync();
 };
@@ -108,7 +113,8 @@ function validFaultOp(op: string): boolean {
   const m = /^(ioctl|netlink):(.+)$/.exec(op);
   if (!m) return false;
   if (m[1] === 'ioctl') return m[2]! in IOC || (/^\d+$/.test(m[2]!) && Number(m[2]) >= 30 && Number(m[2]) <= 112);
-  return m[2]! in LNET_CMD;
+  const [cmd, kind] = m[2]!.split(':');
+  return cmd! in LNET_CMD && (kind === undefined || ['dump', 'create', 'delete'].includes(kind));
 }
 
 /** JSON control requests from the API and CLI. */
@@ -129,7 +135,7 @@ async function control(req: Record<string, unknown>): Promise<unknown> {
       if (!f.op || !Number.isInteger(f.count) || f.count < 1 || !Number.isInteger(f.errno) || f.errno <= 0) throw new Error('fault: need op, count >= 1 and a positive errno');
       if (!validFaultOp(f.op)) {
         throw new Error(
-          `fault: unknown operation kind '${f.op}' (ioctl, ioctl:<NAME> such as ioctl:${Object.keys(IOC)[2]}, ioctl:<nr>, netlink, netlink:<CMD> such as netlink:NETS, ping, open, module-load, module-unload, param-write)`,
+          `fault: unknown operation kind '${f.op}' (ioctl, ioctl:<NAME> such as ioctl:${Object.keys(IOC)[2]}, ioctl:<nr>, netlink, netlink:<CMD>[:dump|:create|:delete] such as netlink:NETS, ping, open, module-load, module-unload, param-write)`,
         );
       }
       world.faults.push(f);
@@ -159,6 +165,21 @@ async function control(req: Record<string, unknown>): Promise<unknown> {
     }
     case 'clients':
       return { clients: [...conns].map((c) => c.pid).filter((x): x is number => x !== undefined) };
+    case 'reset': {
+      // A new world in the same release: the declared hosts (fresh kernels) and remotes with LNet up.
+      // Processes attached to the old world lose their connection (their descriptors went with it).
+      const spec = req['world'] as WorldSpec;
+      if (!Array.isArray(spec?.hosts) || spec.hosts.length === 0) throw new Error('reset: need world.hosts (at least one host)');
+      const next = new World(config.release);
+      populateWorld(next, spec);
+      for (const c of conns) if (c.host) c.sock.destroy();
+      world = next;
+      trees.clear();
+      rmSync(join(dir!, 'hosts'), { recursive: true, force: true });
+      renderTrees();
+      log(`reset: ${[...world.hosts.keys()].join(', ')}`);
+      return { hosts: [...world.hosts.keys()] };
+    }
     case 'stop':
       setImmediate(shutdown);
       return {};

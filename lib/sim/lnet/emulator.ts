@@ -16,8 +16,9 @@ import type { DaemonConfig, HostStatus } from './daemon.js';
 import { RELEASES, type FaultRule, type HostSpec, type IfaceSpec, type LustreHold, type Release } from './kernel.js';
 import { ip2num } from './nid.js';
 import { ctrlRequest } from './protocol.js';
+import type { WorldSpec } from './world.js';
 
-export type { HostSpec, IfaceSpec, LustreHold, Release, HostStatus };
+export type { HostSpec, IfaceSpec, LustreHold, Release, HostStatus, WorldSpec };
 
 export interface LnetEmulatorOptions {
   /** Lustre release personality: '2.15' (ioctl only, /dev/lnet from libcfs) or '2.16' (netlink family "lnet"). Default '2.16'. */
@@ -56,7 +57,7 @@ export type FaultOp =
   | 'ioctl' // every /dev/lnet ioctl
   | `ioctl:${string}` // one ioctl, by name (ioctl:PING_PEER, ioctl:ADD_LOCAL_NI, ...) or number (ioctl:62)
   | 'netlink' // every request to the "lnet" family
-  | `netlink:${string}` // one LNET_CMD_* by name (netlink:NETS)
+  | `netlink:${string}` // one LNET_CMD_* by name (netlink:NETS), or one kind of it (netlink:NETS:dump|create|delete)
   | 'ping' // ping/discover on either path
   | 'open' // open("/dev/lnet")
   | 'module-load'
@@ -279,6 +280,18 @@ export class LnetEmulator {
   /** Load a module with its dependencies, as the kernel's request_module would. */
   async modprobe(host: string | undefined, module: string): Promise<void> {
     await this.ctrl({ cmd: 'modprobe', host: this.hostName(host), module });
+  }
+
+  /**
+   * Replace the emulated world by a fresh one in the same release (test isolation
+   * without a new daemon): `world.hosts` with fresh kernels, `world.remotes` as
+   * hosts remote1, remote2, ... with LNet up on their NIDs. Processes running on
+   * the old hosts lose their connection to the daemon.
+   */
+  async reset(world: WorldSpec): Promise<void> {
+    validateHosts(world.hosts);
+    await this.ctrl({ cmd: 'reset', world });
+    this.state.hosts = [...world.hosts, ...(world.remotes ?? []).map((_, i) => ({ name: `remote${i + 1}`, ifaces: [] }))];
   }
 
   /** Stop the daemon and every process started through this object, then remove every file. */

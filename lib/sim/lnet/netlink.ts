@@ -381,7 +381,12 @@ async function handleOne(ctx: NlContext, req: Req): Promise<Buffer[]> {
   if (dump && !(op.flags & GENL_OP.CAP_DUMP)) return fail(E.EOPNOTSUPP);
   if (!dump && !(op.flags & GENL_OP.CAP_DO)) return fail(E.EOPNOTSUPP);
   try {
-    if (fam.id !== GENL_ID_CTRL) ctx.host.world.fault(ctx.host, 'netlink', `netlink:${cmdName(req.cmd)}`);
+    if (fam.id !== GENL_ID_CTRL) {
+      // netlink:CMD matches every request of a command; netlink:CMD:dump|create|delete one kind of it
+      // (a dump, a do with NLM_F_CREATE as LNet's add requests, a do without it as its deletions).
+      const name = `netlink:${cmdName(req.cmd)}`;
+      ctx.host.world.fault(ctx.host, 'netlink', name, `${name}:${dump ? 'dump' : req.flags & NLM_F.CREATE ? 'create' : 'delete'}`);
+    }
     if (fam.id === GENL_ID_CTRL) return ctrl(ctx, req, dump);
     if (dump) {
       // ->start() errors come back as NLMSG_ERROR; ->dumpit() output ends with NLMSG_DONE.

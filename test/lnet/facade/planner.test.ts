@@ -1,13 +1,13 @@
 /**
  * The planner on its own (lib/lnet/planner.ts): plan says what would change
  * and writes nothing; applyPlan changes it as one transaction and undoes it
- * when the kernel refuses a step; a plan made after applying is empty.
+ * when the kernel refuses a step; a plan made after applying is empty. On
+ * every backend (test/helpers/lnet-backends.ts).
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { LNet } from '../../../lib/lnet/facade.js';
-import { MockLnetBackend } from '../../../lib/lnet/mock-backend.js';
 import { LnetPlanner } from '../../../lib/lnet/planner.js';
+import { LNET_BACKENDS, lnetBed, type TestNode } from '../../helpers/lnet-backends.js';
 
 const DOC = [
   'net:',
@@ -27,23 +27,24 @@ const DOC = [
 
 const MUTATING = new Set(['loadModule', 'removeModule', 'writeParam', 'configure', 'unconfigure', 'addNi', 'delNi', 'addRoute', 'delRoute', 'setRouting', 'setBuffers', 'addPeer', 'delPeer', 'setNumaRange']);
 
-for (const release of ['2.15', '2.16'] as const) {
-  describe(`planner (${release})`, () => {
-    async function node(): Promise<{ m: MockLnetBackend; l: LNet; p: LnetPlanner }> {
-      const m = new MockLnetBackend({ release, interfaces: [{ name: 'eth0', ip: '10.0.0.1' }, { name: 'eth1', ip: '10.1.0.1' }] });
-      const l = new LNet(m);
-      await l.load({ networks: 'tcp(eth0)' });
-      await l.configure();
-      await l.nets.add({ net: 'tcp', interfaces: ['eth0'] });
-      return { m, l, p: new LnetPlanner(l) };
+for (const { kind, release } of LNET_BACKENDS) {
+  describe(`planner (${kind} ${release})`, () => {
+    const bed = lnetBed(kind, release);
+    async function node(): Promise<TestNode & { p: LnetPlanner }> {
+      const n = await bed.node({ interfaces: [{ name: 'eth0', ip: '10.0.0.1' }, { name: 'eth1', ip: '10.1.0.1' }] });
+      await n.l.load({ networks: 'tcp(eth0)' });
+      await n.l.configure();
+      await n.l.nets.add({ net: 'tcp', interfaces: ['eth0'] });
+      return Object.assign(n, { p: new LnetPlanner(n.l) });
     }
 
     it('plan lists the changes in order and writes nothing; applyPlan makes them; the next plan is empty', async () => {
-      const { m, l, p } = await node();
-      const mark = m.calls.length;
+      const { calls, l, p } = await node();
+      const mark = calls.length;
       const plan = await p.plan(DOC);
+      assert.ok(calls.length > mark, 'planning read the node');
       assert.deepEqual(
-        m.calls.slice(mark).filter((c) => MUTATING.has(c.op)),
+        calls.slice(mark).filter((c) => MUTATING.has(c.op)),
         [],
         'planning writes nothing',
       );
@@ -60,13 +61,14 @@ for (const release of ['2.15', '2.16'] as const) {
     });
 
     it('a step the kernel refuses: applyPlan undoes the steps before it, in reverse order', async () => {
-      const { m, l, p } = await node();
+      const { failNext, l, p } = await node();
       const before = await l.export({ backup: true });
       const plan = await p.plan(DOC);
-      m.failNext('addRoute', 'ENOMEM');
+      await failNext('addRoute', 'ENOMEM');
       const r = await p.applyPlan(plan);
       assert.equal(r.failed, true);
       assert.equal(r.failures[0]!.section, 'route');
+      assert.equal(r.failures[0]!.code, 'ENOMEM');
       assert.deepEqual(r.applied, []);
       assert.deepEqual(
         r.rolledBack.map((c) => c.item),
@@ -76,12 +78,12 @@ for (const release of ['2.15', '2.16'] as const) {
     });
 
     it('dryRun plans only', async () => {
-      const { m, p } = await node();
-      const mark = m.calls.length;
+      const { calls, p } = await node();
+      const mark = calls.length;
       const r = await p.applyPlan(await p.plan(DOC), { dryRun: true });
       assert.equal(r.dryRun, true);
       assert.equal(r.changed, true);
-      assert.deepEqual(m.calls.slice(mark).filter((c) => MUTATING.has(c.op)), []);
+      assert.deepEqual(calls.slice(mark).filter((c) => MUTATING.has(c.op)), []);
     });
   });
 }

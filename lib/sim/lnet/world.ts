@@ -1,0 +1,61 @@
+/**
+ * Building an emulated world from a description: the node under test and
+ * remote nodes with LNet already up on given NIDs. One definition for the
+ * in-process mock backend (lib/lnet/mock-backend.ts) and the daemon's
+ * `reset` control request, so both start a test from the same state.
+ */
+import { Nid } from '../../lnet/nid.js';
+import { World, type Host, type HostSpec } from './kernel.js';
+import { str2net } from './nid.js';
+
+/** Another node of the same emulated world, with LNet up on these NIDs (first = primary). */
+export interface RemoteSpec {
+  nids: string[];
+  /** Moved first when given. */
+  primaryNid?: string;
+  /** false: discovery disabled on that node (not Multi-Rail). */
+  multiRail?: boolean;
+  /** Unreachable: pings time out. */
+  down?: boolean;
+}
+
+/** A world to build: hosts as declared, then remotes named remote1, remote2, ... */
+export interface WorldSpec {
+  hosts: HostSpec[];
+  remotes?: RemoteSpec[];
+  /** Modules that do not exist on the declared hosts (e.g. ['ko2iblnd']). */
+  missingModules?: string[];
+}
+
+/** Bring up LNet on a remote node with the given NIDs (one interface per address). */
+export function addRemoteHost(world: World, name: string, r: RemoteSpec): Host {
+  const nids = r.primaryNid ? [r.primaryNid, ...r.nids.filter((n) => !Nid.parse(n).equals(Nid.parse(r.primaryNid!)))] : r.nids;
+  const ips = [...new Set(nids.map((n) => n.split('@')[0]!))];
+  const ifName = (ip: string): string => {
+    const i = ips.indexOf(ip);
+    return nids.some((n) => n.startsWith(ip + '@o2ib')) ? `ib${i}` : `eth${i}`;
+  };
+  const h = world.addHost({ name, ifaces: ips.map((ip) => ({ name: ifName(ip), ip })) });
+  h.probeModule('lnet');
+  h.configure(true);
+  for (const n of nids) {
+    const p = Nid.parse(n);
+    h.startNi(str2net(p.net.toString())!, ifName(n.split('@')[0]!), undefined, undefined, undefined);
+  }
+  if (new Set(nids.map((n) => Nid.parse(n).net.toString())).size > 1) h.setRouting(true);
+  if (r.multiRail === false) h.writeParam('lnet', 'lnet_peer_discovery_disabled', Buffer.from('1'));
+  h.unreachable = r.down ?? false;
+  return h;
+}
+
+/** Add the spec's hosts (without the missing modules) and remotes to `world`; returns the declared hosts. */
+export function populateWorld(world: World, spec: WorldSpec): Host[] {
+  const missing = new Set(spec.missingModules ?? []);
+  const hosts = spec.hosts.map((hs) => {
+    const h = world.addHost(hs);
+    for (let i = h.defs.length - 1; i >= 0; i--) if (missing.has(h.defs[i]!.name)) h.defs.splice(i, 1);
+    return h;
+  });
+  (spec.remotes ?? []).forEach((r, i) => addRemoteHost(world, `remote${i + 1}`, r));
+  return hosts;
+}
