@@ -53,6 +53,11 @@ export function populateWorld(world: World, spec: WorldSpec): Host[] {
   const missing = new Set(spec.missingModules ?? []);
   const hosts = spec.hosts.map((hs) => {
     const h = world.addHost(hs);
+    // A module that is not there takes the modules depending on it along (no modules.dep entry can name it).
+    for (let grew = true; grew; ) {
+      grew = false;
+      for (const d of h.defs) if (!missing.has(d.name) && d.deps.some((x) => missing.has(x))) grew = !!missing.add(d.name);
+    }
     for (let i = h.defs.length - 1; i >= 0; i--) if (missing.has(h.defs[i]!.name)) h.defs.splice(i, 1);
     return h;
   });

@@ -1,27 +1,28 @@
 /**
  * The unload policy on its own (lib/lnet/unload.ts): the wiki's three rules
- * and lustre_rmmod's order, checked against the modules left loaded.
+ * and lustre_rmmod's order, checked against the modules left loaded. On
+ * every backend (test/helpers/lnet-backends.ts).
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { LnetRefusedError } from '../../../lib/lnet/errors.js';
-import { LNet } from '../../../lib/lnet/facade.js';
-import { MockLnetBackend } from '../../../lib/lnet/mock-backend.js';
+import type { LnetBackend } from '../../../lib/lnet/backend.js';
 import { UnloadPolicy, lustreModules } from '../../../lib/lnet/unload.js';
+import { LNET_BACKENDS, lnetBed, type TestNode } from '../../helpers/lnet-backends.js';
 
-for (const release of ['2.15', '2.16'] as const) {
-  describe(`unload policy (${release})`, () => {
-    async function node(): Promise<{ m: MockLnetBackend; l: LNet; u: UnloadPolicy }> {
-      const m = new MockLnetBackend({ release, interfaces: [{ name: 'eth0', ip: '10.0.0.1' }] });
-      const l = new LNet(m);
-      await l.load({ networks: 'tcp(eth0)' });
-      return { m, l, u: new UnloadPolicy(l) };
+for (const { kind, release } of LNET_BACKENDS) {
+  describe(`unload policy (${kind} ${release})`, () => {
+    const bed = lnetBed(kind, release);
+    async function node(): Promise<TestNode & { m: LnetBackend; u: UnloadPolicy }> {
+      const n = await bed.node({ interfaces: [{ name: 'eth0', ip: '10.0.0.1' }] });
+      await n.l.load({ networks: 'tcp(eth0)' });
+      return Object.assign(n, { m: n.backend, u: new UnloadPolicy(n.l) });
     }
-    const names = async (m: MockLnetBackend): Promise<string[]> => (await m.modules()).map((x) => x.name).sort();
+    const names = async (m: LnetBackend): Promise<string[]> => (await m.modules()).map((x) => x.name).sort();
 
     it('nothing loaded: nothing to do', async () => {
-      const m = new MockLnetBackend({ release });
-      const r = await new UnloadPolicy(new LNet(m)).unload();
+      const { l } = await bed.node();
+      const r = await new UnloadPolicy(l).unload();
       assert.deepEqual(r.removed, []);
       assert.match(r.msg, /not loaded/);
     });
@@ -38,8 +39,8 @@ for (const release of ['2.15', '2.16'] as const) {
     });
 
     it('Lustre devices up: refused with the devices listed, nothing removed', async () => {
-      const { m, u } = await node();
-      await m.startLustre('client');
+      const { m, u, startLustre } = await node();
+      await startLustre('client');
       const before = await names(m);
       await assert.rejects(u.unload({ unconfigure: true }), (e: unknown) => e instanceof LnetRefusedError && e.code === 'ERR_LNET_BUSY' && e.devices.length === 5);
       assert.deepEqual(await names(m), before);
