@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { parseAddress, type Address } from '../ib/address.js';
 import { loadRoutesSnapshot } from '../ib/routing/load.js';
-import { lidOfGuid, traceRoutes } from '../ib/routing/trace.js';
+import { traceRoutes } from '../ib/routing/trace.js';
 import { MGMT_CLASS } from '../ib/attributes.js';
 import * as q from '../ib/queries/index.js';
 import { InvalidArgumentError } from '../errors.js';
@@ -213,8 +213,10 @@ export function registerIbTools(ib: Command): void {
     action(async (srcText: string, dstText: string, o: ToolFlags & { snapshot?: string }) => {
       if (o.snapshot) {
         const { fabric, routes } = loadRoutesSnapshot(o.snapshot);
-        const lid = (text: string) => (o.G ? lidOfGuid(fabric, parseGuid(text)) : parseAddress(text).lid!);
-        const t = traceRoutes(fabric, routes, lid(srcText), lid(dstText));
+        // -G: GUIDs resolved from the saved fabric (no SA query).
+        const r = new q.Resolver(undefined, { fabric });
+        const lid = async (text: string) => (o.G ? r.guidToLid(parseGuid(text)) : parseAddress(text).lid!);
+        const t = traceRoutes(fabric, routes, await lid(srcText), await lid(dstText));
         if (o.json) return json(t);
         return out(q.traceText(t, loadNameMap(o)));
       }

@@ -1,24 +1,20 @@
 /**
  * Resolution helpers: port/node GUID to LID and node description to LIDs
- * (through SA NodeRecords, cached per Resolver), LID to directed route
- * (walking the switches' linear forwarding tables from the local port),
- * and the hop-by-hop trace between two LIDs (ibtracert) and the LFT dump
- * with destination names (ibroute).
+ * (through SA NodeRecords, cached per Resolver, or from a discovered or
+ * saved fabric without a query), LID to directed route and the hop-by-hop
+ * trace between two LIDs (ibtracert), both the routing model's walk
+ * (lib/ib/routing/walk.ts) answered live with SMPs by directed route, and
+ * the LFT dump with destination names (ibroute).
  */
 import type { Address } from '../address.js';
-import type { NodeInfo } from '../attributes.js';
-import { HpcnetError } from '../../errors.js';
 import { formatGuid as g16 } from '../../util/format.js';
 import type { Port, QueryOptions } from '../port.js';
+import type { Fabric, FabricNode, FabricPort } from '../topology/model.js';
+import { ResolveError, runWalkAsync, walkRoute, type Trace, type TraceNode, type WalkAnswer, type WalkAsk, type WalkNode } from '../routing/walk.js';
 import { lftBlock, linearForwardingTable, type LinearForwardingTable } from './smp-tables.js';
 import { nodeRecords } from './sa.js';
 
-/** A name could not be resolved (no such GUID, description or route). */
-export class ResolveError extends HpcnetError {
-  constructor(message: string) {
-    super('ERR_NOT_FOUND', message);
-  }
-}
+export { ResolveError, type Trace, type TraceHop, type TraceNode } from '../routing/walk.js';
 
 export interface ResolvedPort {
   lid: number;
@@ -27,18 +23,24 @@ export interface ResolvedPort {
   nodeDescription: string;
 }
 
-/** Name resolution through the SA, with a cache (entries live `ttlMs`, default 60 s). */
+/**
+ * Name resolution through the SA, with a cache (entries live `ttlMs`, default 60 s); or, given a
+ * `fabric` (a discovery or a saved snapshot), from that fabric with no query at all.
+ */
 export class Resolver {
   private readonly byGuid = new Map<bigint, { at: number; r: ResolvedPort }>();
   private readonly ttlMs: number;
+  private readonly fabric: Fabric | undefined;
   /** SA queries sent (the cache's effect is visible here). */
   saQueries = 0;
 
   constructor(
-    private readonly port: Port,
-    opts: { ttlMs?: number } = {},
+    private readonly port: Port | undefined,
+    opts: { ttlMs?: number; fabric?: Fabric } = {},
   ) {
     this.ttlMs = opts.ttlMs ?? 60_000;
+    this.fabric = opts.fabric;
+    if (!port && !this.fabric) throw new TypeError('Resolver: a port (for SA queries) or a fabric is needed');
   }
 
   /** The LID of a port GUID (or of a node GUID: its first port's record). */
@@ -47,13 +49,14 @@ export class Resolver {
   }
 
   async resolveGuid(guid: bigint, opts: QueryOptions = {}): Promise<ResolvedPort> {
+    if (this.fabric) return fabricGuid(this.fabric, guid);
     const hit = this.byGuid.get(guid);
     if (hit && Date.now() - hit.at < this.ttlMs) return hit.r;
     this.saQueries++;
-    let t = await nodeRecords(this.port, { portGuid: guid }, opts);
+    let t = await nodeRecords(this.port!, { portGuid: guid }, opts);
     if (t.records.length === 0) {
       this.saQueries++;
-      t = await nodeRecords(this.port, { nodeGuid: guid }, opts);
+      t = await nodeRecords(this.port!, { nodeGuid: guid }, opts);
     }
     const rec = t.records.sort((a, b) => a.lid - b.lid)[0];
     if (!rec) throw new ResolveError(`GUID 0x${guid.toString(16).padStart(16, '0')}: no such port or node in the SA's records`);
@@ -64,13 +67,18 @@ export class Resolver {
 
   /** Every port whose node description is exactly `desc`. */
   async nodeDescriptionToLids(desc: string, opts: QueryOptions = {}): Promise<ResolvedPort[]> {
-    this.saQueries++;
-    const t = await nodeRecords(this.port, { nodeDescription: desc }, opts);
-    const out = t.records
-      .filter((r) => r.nodeDescription === desc)
-      .map((r) => ({ lid: r.lid, nodeGuid: r.nodeInfo.nodeGuid, portGuid: r.nodeInfo.portGuid, nodeDescription: r.nodeDescription }));
+    let out: ResolvedPort[];
+    if (this.fabric) {
+      out = this.fabric.nodes.filter((n) => n.description === desc).flatMap((n) => lidPortsOf(n).map((p) => resolved(n, p)));
+    } else {
+      this.saQueries++;
+      const t = await nodeRecords(this.port!, { nodeDescription: desc }, opts);
+      out = t.records
+        .filter((r) => r.nodeDescription === desc)
+        .map((r) => ({ lid: r.lid, nodeGuid: r.nodeInfo.nodeGuid, portGuid: r.nodeInfo.portGuid, nodeDescription: r.nodeDescription }));
+    }
     if (out.length === 0) throw new ResolveError(`no node with description '${desc}'`);
-    for (const r of out) this.byGuid.set(r.portGuid, { at: Date.now(), r });
+    if (!this.fabric) for (const r of out) this.byGuid.set(r.portGuid, { at: Date.now(), r });
     return out;
   }
 
@@ -79,67 +87,79 @@ export class Resolver {
   }
 }
 
-async function portLidRange(port: Port, addr: Address, ni: NodeInfo, opts: QueryOptions): Promise<{ base: number; top: number; portNum: number }> {
-  const portNum = ni.nodeType === 'Switch' ? 0 : ni.localPort;
-  const pi = await port.portInfo(addr, portNum, opts);
-  return { base: pi.lid, top: pi.lid + (1 << pi.lmc) - 1, portNum };
+/** The ports of a fabric node that have LIDs, as the SA has NodeRecords for them: a switch's port 0, a CA's or router's ports. */
+function lidPortsOf(n: FabricNode): FabricPort[] {
+  return n.ports.filter((p) => p.lid && (n.type !== 'Switch' || p.portNum === 0));
+}
+
+function resolved(n: FabricNode, p: FabricPort): ResolvedPort {
+  return { lid: p.lid!, nodeGuid: n.guid, portGuid: (n.type === 'Switch' ? n.portGuid : p.guid) ?? n.portGuid ?? n.guid, nodeDescription: n.description };
+}
+
+/** A port GUID (or a node GUID: a switch's port 0, a CA's first port with a LID) in a fabric. */
+function fabricGuid(fabric: Fabric, guid: bigint): ResolvedPort {
+  for (const n of fabric.nodes) for (const p of lidPortsOf(n)) if (resolved(n, p).portGuid === guid) return resolved(n, p);
+  for (const n of fabric.nodes) {
+    const p = n.guid === guid || n.portGuid === guid ? lidPortsOf(n)[0] : undefined;
+    if (p) return resolved(n, p);
+  }
+  throw new ResolveError(`GUID 0x${guid.toString(16).padStart(16, '0')}: no port or node with a LID in the fabric`);
+}
+
+// ---------------------------------------------------------------------------
+// The routing walk, answered live (lidToRoute, trace)
+
+/** Where the live walk stands: the directed route to a node and the port its NodeInfo came in by. */
+interface LiveAt {
+  path: number[];
+  localPort: number;
+}
+
+/**
+ * The node at a directed route as the walk sees it: NodeInfo, and PortInfo for the LID range
+ * (a switch's port 0, the port of a CA). With `full` (a trace shows every node) also its
+ * NodeDescription and a switch's LIDs; without, only what following the tables needs.
+ */
+async function liveNode(port: Port, path: number[], opts: QueryOptions, full: boolean): Promise<WalkNode<LiveAt>> {
+  const addr: Address = { path };
+  const [ni, desc] = await Promise.all([port.nodeInfo(addr, opts), full ? port.nodeDescription(addr, opts) : undefined]);
+  const isSwitch = ni.nodeType === 'Switch';
+  const portNum = isSwitch ? 0 : ni.localPort;
+  let lidBase = 0;
+  let lidTop = -1;
+  if (full || !isSwitch) {
+    const pi = await port.portInfo(addr, portNum, opts);
+    lidBase = pi.lid;
+    lidTop = pi.lid + (1 << pi.lmc) - 1;
+  }
+  return {
+    at: { path, localPort: ni.localPort },
+    node: { nodeType: ni.nodeType, nodeGuid: ni.nodeGuid, portGuid: ni.portGuid, nodeDescription: desc ?? '', lidBase, lidTop },
+    portNum,
+    where: `${isSwitch ? 'switch' : 'node'} ${g16(ni.nodeGuid)} at DR path ${['0', ...path].join(',')}`,
+  };
+}
+
+/** Answers to the walk's questions by SMPs: the LFT block holding the LID, the node one hop further. */
+function liveAnswers(port: Port, opts: QueryOptions, full: boolean, label: string): (ask: WalkAsk<LiveAt>) => Promise<WalkAnswer<LiveAt>> {
+  return async (ask) => {
+    const { path } = ask.at.at;
+    if (ask.kind === 'lft') return (await lftBlock(port, { path }, Math.floor(ask.lid / 64), opts))[ask.lid % 64]!;
+    if (ask.at.node.nodeType !== 'Switch' && path.length > 0) {
+      // CAs do not forward directed routes: a remote CA's neighbour is the node the route came through.
+      return { next: await liveNode(port, path.slice(0, -1), opts, full), inPort: path[path.length - 1]! };
+    }
+    if (path.length >= 63) throw new ResolveError(`${label}: more than 63 hops (routing loop?)`);
+    const next = await liveNode(port, [...path, ask.port], opts, full);
+    return { next, inPort: next.at.localPort };
+  };
 }
 
 /** The directed route from the local port to the port owning `lid`, found through the LFTs. */
 export async function lidToRoute(port: Port, lid: number, opts: QueryOptions = {}): Promise<number[]> {
-  const path: number[] = [];
-  for (let hop = 0; hop <= 63; hop++) {
-    const addr: Address = { path: [...path] };
-    const ni = await port.nodeInfo(addr, opts);
-    if (ni.nodeType !== 'Switch') {
-      const r = await portLidRange(port, addr, ni, opts);
-      if (lid >= r.base && lid <= r.top) return path;
-      if (hop > 0) throw new ResolveError(`LID ${lid}: the route through the forwarding tables ends at a CA with LID ${r.base}`);
-      path.push(port.portNum);
-      continue;
-    }
-    const out = (await lftBlock(port, addr, Math.floor(lid / 64), opts))[lid % 64]!;
-    if (out === 0) return path;
-    if (out === 0xff) throw new ResolveError(`LID ${lid}: no route in the LFT of the switch at DR path 0,${path.join(',')}`);
-    path.push(out);
-  }
-  throw new ResolveError(`LID ${lid}: no destination within 63 hops`);
-}
-
-// ---------------------------------------------------------------------------
-// Trace (ibtracert)
-
-export interface TraceNode {
-  nodeType: 'CA' | 'Switch' | 'Router' | 'RNIC' | 'Unknown';
-  nodeGuid: bigint;
-  portGuid: bigint;
-  nodeDescription: string;
-  lidBase: number;
-  lidTop: number;
-}
-
-export interface TraceHop {
-  /** Port the packet leaves the previous node by. */
-  outPort: number;
-  /** Port it arrives on. */
-  inPort: number;
-  node: TraceNode;
-}
-
-export interface Trace {
-  from: TraceNode & { portNum: number };
-  hops: TraceHop[];
-  to: TraceNode & { portNum: number };
-}
-
-async function nodeAt(port: Port, addr: Address, opts: QueryOptions): Promise<{ ni: NodeInfo; node: TraceNode; portNum: number }> {
-  const [ni, desc] = await Promise.all([port.nodeInfo(addr, opts), port.nodeDescription(addr, opts)]);
-  const r = await portLidRange(port, addr, ni, opts);
-  return {
-    ni,
-    portNum: r.portNum,
-    node: { nodeType: ni.nodeType, nodeGuid: ni.nodeGuid, portGuid: ni.portGuid, nodeDescription: desc, lidBase: r.base, lidTop: r.top },
-  };
+  const label = `LID ${lid}`;
+  const t = await runWalkAsync(walkRoute(await liveNode(port, [], opts, false), lid, label), liveAnswers(port, opts, false, label));
+  return t.hops.map((h) => h.outPort);
 }
 
 /**
@@ -148,43 +168,9 @@ async function nodeAt(port: Port, addr: Address, opts: QueryOptions): Promise<{ 
  * `src` (found through the LFTs), extended hop by hop.
  */
 export async function trace(port: Port, src: number, dst: number, opts: QueryOptions = {}): Promise<Trace> {
-  let curPath = await lidToRoute(port, src, opts);
-  let cur = await nodeAt(port, { path: curPath }, opts);
-  const from = { ...cur.node, portNum: cur.portNum };
-  const hops: TraceHop[] = [];
-  const inRange = (n: TraceNode) => dst >= n.lidBase && dst <= n.lidTop;
-  if (inRange(cur.node)) return { from, hops, to: from };
-  if (cur.ni.nodeType !== 'Switch') {
-    // Leave the CA through its port. CAs do not forward directed routes, so
-    // when the CA is remote its neighbour is the node the route came through.
-    const out = cur.ni.localPort;
-    const nextPath = curPath.length ? curPath.slice(0, -1) : [out];
-    const next = await nodeAt(port, { path: nextPath }, opts);
-    const inPort = curPath.length ? curPath[curPath.length - 1]! : next.ni.localPort;
-    hops.push({ outPort: out, inPort, node: next.node });
-    if (next.ni.nodeType !== 'Switch') {
-      if (inRange(next.node)) return { from, hops, to: { ...next.node, portNum: next.ni.localPort } };
-      throw new ResolveError(`trace ${src} -> ${dst}: the route ends at CA LID ${next.node.lidBase}`);
-    }
-    cur = next;
-    curPath = nextPath;
-  }
-  for (let i = 0; i < 64; i++) {
-    const out = (await lftBlock(port, { path: curPath }, Math.floor(dst / 64), opts))[dst % 64]!;
-    if (out === 0xff) throw new ResolveError(`trace ${src} -> ${dst}: no route in the LFT of switch 0x${cur.node.nodeGuid.toString(16).padStart(16, '0')}`);
-    if (out === 0) return { from, hops, to: { ...cur.node, portNum: 0 } };
-    const nextPath = [...curPath, out];
-    if (nextPath.length > 63) break;
-    const next = await nodeAt(port, { path: nextPath }, opts);
-    hops.push({ outPort: out, inPort: next.ni.localPort, node: next.node });
-    if (next.ni.nodeType !== 'Switch') {
-      if (inRange(next.node)) return { from, hops, to: { ...next.node, portNum: next.ni.localPort } };
-      throw new ResolveError(`trace ${src} -> ${dst}: the route ends at CA LID ${next.node.lidBase}`);
-    }
-    cur = next;
-    curPath = nextPath;
-  }
-  throw new ResolveError(`trace ${src} -> ${dst}: more than 63 hops (routing loop?)`);
+  const start = await liveNode(port, await lidToRoute(port, src, opts), opts, true);
+  const label = `trace ${src} -> ${dst}`;
+  return runWalkAsync(walkRoute(start, dst, label), liveAnswers(port, opts, true, label));
 }
 
 type NameMap = Map<bigint, string>;

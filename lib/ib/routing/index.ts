@@ -7,3 +7,4 @@ export * from './write.js';
 export { ROUTING_RULES, routingRequested } from './rules.js';
 export * from './trace.js';
 export * from './load.js';
+export * from './walk.js';

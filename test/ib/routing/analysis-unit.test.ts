@@ -127,6 +127,21 @@ describe('routing analysis on a ring of 4 (by hand)', () => {
     const { fabric, ids } = ringFabric();
     const tr = traceRoutes(fabric, ringTables(ids, () => 2), 1, 3);
     assert.deepEqual(tr.hops.map((h) => `${h.outPort}->${h.node.nodeDescription}[${h.inPort}]`), ['1->r1[1]', '2->r2[3]', '2->r3[3]', '1->h3[1]']);
+    assert.deepEqual([tr.from.portNum, tr.to.portNum, tr.to.lidBase], [1, 1, 3]);
+    // To a switch LID: the trace ends at the switch whose entry is port 0.
+    assert.deepEqual(traceRoutes(fabric, ringTables(ids, () => 2), 2, 13).to.nodeDescription, 'r3');
+    // Failures name the switch: no route, a port without cable, a loop, a missing table, the wrong CA.
+    const t = ringTables(ids, () => 2);
+    t.switches[1]!.lft[3] = 255;
+    assert.throws(() => traceRoutes(fabric, t, 1, 3), /trace 1 -> 3: no route in the LFT of switch 0x0000000000200002 \(r2\)/);
+    t.switches[1]!.lft[3] = 4;
+    assert.throws(() => traceRoutes(fabric, t, 1, 3), /trace 1 -> 3: port 4 of switch 0x0000000000200002 \(r2\) has no cable/);
+    t.switches[1]!.lft[3] = 3;
+    assert.throws(() => traceRoutes(fabric, t, 1, 3), /trace 1 -> 3: more than 63 hops \(routing loop\?\)/);
+    t.switches[1]!.lft[3] = 1;
+    assert.throws(() => traceRoutes(fabric, t, 1, 3), /trace 1 -> 3: the route ends at CA LID 2/);
+    assert.throws(() => traceRoutes(fabric, { ...t, switches: t.switches.slice(1) }, 1, 3), /no forwarding table for switch 0x0000000000200001 \(r1\)/);
+    assert.throws(() => traceRoutes(fabric, t, 99, 3), /LID 99: no port of the fabric has this LID/);
   });
 });
 

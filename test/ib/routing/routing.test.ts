@@ -218,6 +218,48 @@ describe('forwarding tables: hpcnet ib routes against dump_fts, ibroute, ibtrace
       const g = (n: SnapNode) => n.ports[0]!.guid ?? n.portGuid!;
       const tg = await hp(undefined, ['trace', '--snapshot', path, '-G', g(cas[1]!), g(cas[10]!)]);
       assert.equal(tg.stdout.trim(), (await tool(sim, 'ibtracert', ['-G', g(cas[1]!), g(cas[10]!)])).trim());
+      // The live trace (the same walk, answered with SMPs by directed route) equals ibtracert too, by LID and by GUID (SA).
+      for (const args of [[String(caLids[0]), String(caLids[11])], [String(caLids[5]), String(swLid)], ['-G', g(cas[2]!), g(cas[9]!)]]) {
+        assert.equal((await hp(sim, ['trace', ...args])).stdout.trim(), (await tool(sim, 'ibtracert', args)).trim(), `live trace ${args.join(' ')}`);
+      }
+      // The resolver: the directed route to every LID, found through the tables, leads to the port smpquery -D finds
+      // there; an unassigned LID has no route. GUIDs and descriptions resolve the same through the SA as from the
+      // saved fabric, which sends no SA query.
+      const portGuidOf = new Map<number, string>();
+      for (const n of snap.nodes) for (const p of n.ports) if (p.lid && (n.type !== 'Switch' || p.portNum === 0)) portGuidOf.set(p.lid, p.guid ?? n.portGuid ?? n.guid);
+      const lids = [...portGuidOf.keys()].sort((a, b) => a - b);
+      const spine = snap.nodes.find((n) => n.description === 'spine02')!;
+      const job = {
+        snapshot: path,
+        lids: [...lids, lids[lids.length - 1]! + 1],
+        guids: [...cas.map(g), cas[3]!.guid, spine.guid, '0x0000000000001234'],
+        descriptions: [cas[4]!.description, 'spine02', 'no such node'],
+      };
+      const r = JSON.parse(await tool(sim, process.execPath, [join(packageRoot(), 'dist', 'test', 'ib', 'routing', 'clients', 'resolve.js'), JSON.stringify(job)])) as {
+        routes: Array<{ ok?: number[]; error?: string; message?: string }>;
+        guids: Array<{ sa: { ok?: { lid: number; portGuid: string }; error?: string }; fabric: unknown }>;
+        descriptions: Array<{ sa: { ok?: unknown[]; error?: string }; fabric: unknown }>;
+        saQueries: { sa: number; fabric: number };
+      };
+      for (const [i, lid] of lids.entries()) {
+        const dr = r.routes[i]!.ok;
+        assert.ok(dr, `route to LID ${lid}: ${r.routes[i]!.message}`);
+        const ni = await tool(sim, 'smpquery', ['-D', 'nodeinfo', ['0', ...dr].join(',')]);
+        assert.equal(/PortGuid:\.+(0x[0-9a-f]+)/.exec(ni)?.[1], portGuidOf.get(lid), `LID ${lid} via DR 0,${dr.join(',')}`);
+      }
+      assert.equal(r.routes[lids.length]!.error, 'ERR_NOT_FOUND');
+      assert.match(r.routes[lids.length]!.message!, /^LID \d+: no route in the LFT of switch 0x[0-9a-f]{16} at DR path 0,\d+$/);
+      // (Errors compared by code: the messages name where the lookup failed, SA or fabric.)
+      const same = (a: unknown, b: unknown, what: string) => assert.deepEqual(JSON.parse(JSON.stringify(a, (k, v: unknown) => (k === 'message' ? undefined : v))), JSON.parse(JSON.stringify(b, (k, v: unknown) => (k === 'message' ? undefined : v))), what);
+      for (const [i, x] of r.guids.entries()) same(x.fabric, x.sa, `GUID ${job.guids[i]}`);
+      assert.equal(r.guids[0]!.sa.ok!.lid, caLids[0]);
+      assert.equal(r.guids[cas.length]!.sa.ok!.portGuid, g(cas[3]!), 'a node GUID gives its port');
+      assert.equal(r.guids[cas.length + 2]!.sa.error, 'ERR_NOT_FOUND');
+      for (const [i, x] of r.descriptions.entries()) same(x.fabric, x.sa, `description ${job.descriptions[i]}`);
+      assert.equal(r.descriptions[1]!.sa.ok!.length, 1);
+      assert.equal(r.descriptions[2]!.sa.error, 'ERR_NOT_FOUND');
+      assert.ok(r.saQueries.sa >= job.guids.length + 3);
+      assert.equal(r.saQueries.fabric, 0);
       const live = await hp(sim, ['audit', '--routing', '--skip', 'counter-rate', '--format', 'json'], [0, 1]);
       const rep = JSON.parse(live.stdout) as { findings: Finding[]; notRun: Array<{ rule: string }> };
       assert.deepEqual(rep.findings.filter((f) => f.rule.startsWith('route-')), []);
