@@ -3,7 +3,6 @@
  * `hpcnet ib lft-set`: write LFT entries (needs --write).
  */
 import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
-import { once } from 'node:events';
 import type { Command } from 'commander';
 import { parseAddress } from '../ib/address.js';
 import { discover } from '../ib/discovery/discover.js';
@@ -32,8 +31,9 @@ interface RoutesFlags extends PortFlags {
 const ROUTES_WINDOW = 64;
 
 /**
- * Write the output chunk by chunk (one per switch): to FILE, or to stdout waiting for it to drain,
- * so the text of a large fabric (dump_fts: 1.6 M lines at 8,192 hosts) is never one string.
+ * Write the output chunk by chunk (one per switch), so the text of a large fabric (dump_fts:
+ * 1.6 M lines at 8,192 hosts) is never one string. Each chunk is written completely (to FILE,
+ * or to stdout until its write callback) before the next is made: the chunks share memory.
  */
 async function writeChunks(chunks: Iterable<Buffer | string>, file?: string): Promise<void> {
   if (file) {
@@ -45,7 +45,7 @@ async function writeChunks(chunks: Iterable<Buffer | string>, file?: string): Pr
     }
     return;
   }
-  for (const c of chunks) if (!process.stdout.write(c)) await once(process.stdout, 'drain');
+  for (const c of chunks) await new Promise<void>((resolve, reject) => process.stdout.write(c, (e) => (e ? reject(e) : resolve())));
 }
 
 export function registerIbRoutes(ib: Command): void {
@@ -76,7 +76,7 @@ export function registerIbRoutes(ib: Command): void {
         snap = { fabric, counters: [], routes };
         if (o.save) writeFileSync(o.save, writeSnapshot(snap));
       }
-      await writeChunks(renderRoutesChunks(snap.fabric, snap.routes!, format, { multicast: o.multicast === true }), o.output);
+      await writeChunks(renderRoutesChunks(snap.fabric, snap.routes!, format, { multicast: o.multicast === true, reuse: true }), o.output);
       for (const e of snap.routes!.errors) process.stderr.write(`hpcnet: routes: ${e.node}: ${e.message}\n`);
       if (snap.routes!.errors.length > 0) process.exitCode = 1;
     }),

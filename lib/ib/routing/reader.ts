@@ -3,8 +3,8 @@
  * every LFT block (and with `multicast` every MFT block) in flight at once
  * through the port's window. Switches are addressed by the directed route
  * discovery found them by (so a fabric without an SM, or with broken LID
- * routing, can still be read), else by LID. Blocks are decoded by the LFT
- * and MFT decoders of lib/ib/queries.
+ * routing, can still be read), else by LID. LFT blocks are copied byte for
+ * byte (one port per LID); MFT blocks go through lib/ib/queries' decoder.
  */
 import type { Address } from '../address.js';
 import { ATTR, MGMT_CLASS, METHOD } from '../attributes.js';
@@ -12,7 +12,7 @@ import { HpcnetError } from '../../errors.js';
 import { MadStatusError } from '../errors.js';
 import { formatAddress } from '../address.js';
 import type { Port, QueryOptions } from '../port.js';
-import { lftFrom, multicastForwardingTable } from '../queries/smp-tables.js';
+import { multicastForwardingTable } from '../queries/smp-tables.js';
 import type { Fabric, FabricNode } from '../topology/model.js';
 import { NO_ROUTE, switchesOf, type RoutingTables, type SwitchRoutes } from './model.js';
 
@@ -93,11 +93,11 @@ export async function readRoutes(port: Port, fabric: Fabric, opts: ReadRoutesOpt
             err = new MadStatusError({ attribute: 'LinearForwardingTable', attrId: ATTR.LinearForwardingTable, address: formatAddress(addr) }, res!.statusDecoded);
           }
           if (err) return fail(n.id, err);
-          if (res!.data.length < 64) return fail(n.id, new HpcnetError('ERR_MALFORMED_REPLY', `LinearForwardingTable block ${b}: payload ${res!.data.length} bytes`));
-          const ports = lftFrom(res!.data);
+          const data = res!.data;
+          if (data.length < 64) return fail(n.id, new HpcnetError('ERR_MALFORMED_REPLY', `LinearForwardingTable block ${b}: payload ${data.length} bytes`));
+          // The block is 64 port numbers, one byte per LID (IBA 14.2.5.10): copied as they are.
           const base = b * 64;
-          const end = Math.min(64, top + 1 - base);
-          for (let i = 0; i < end; i++) lft[base + i] = ports[i]!;
+          lft.set(data.subarray(0, Math.min(64, top + 1 - base)), base);
         } finally {
           if (--outstanding === 0 && settledSetup) finished();
         }

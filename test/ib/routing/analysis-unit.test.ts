@@ -10,7 +10,7 @@ import { parseAuditConfig } from '../../../lib/ib/audit/config.js';
 import { defaultAuditConfig, runAudit } from '../../../lib/ib/audit/index.js';
 import { MockIbBackend } from '../../../lib/ib/mock-backend.js';
 import { openPort } from '../../../lib/ib/port.js';
-import { analyzeRoutes, compactList, parseLftChanges, renderRoutes, routesJson, setLftEntries, traceRoutes, type RoutingTables } from '../../../lib/ib/routing/index.js';
+import { analyzeRoutes, compactList, dumpFtsChunks, parseLftChanges, renderRoutes, routesJson, setLftEntries, traceRoutes, type RoutingTables } from '../../../lib/ib/routing/index.js';
 import { FabricBuilder, type Fabric } from '../../../lib/ib/topology/model.js';
 import { readSnapshot, writeSnapshot } from '../../../lib/ib/topology/snapshot.js';
 
@@ -238,6 +238,11 @@ describe('routing: formats, snapshot, configuration, writes', () => {
         '',
       ].join('\n'),
     );
+    // Chunks written into shared memory give the same text when each is consumed before the next.
+    const copies = [...(function* () {
+      for (const c of dumpFtsChunks(fabric, routes, { reuse: true })) yield Buffer.from(c);
+    })()];
+    assert.equal(Buffer.concat(copies).toString(), text);
     assert.equal(renderRoutes(fabric, routes, 'json'), JSON.stringify(routesJson(fabric, routes)) + '\n');
     assert.equal(renderRoutes(fabric, { ...routes, switches: [] }, 'dump_fts'), '');
   });
