@@ -1,7 +1,9 @@
 /**
  * lnet.conf validation, import/export round trips, apply idempotence,
  * all-or-nothing behaviour and exact reporting after an injected kernel
- * failure, on the behavioural mock backend.
+ * failure, on every backend (test/helpers/lnet-backends.ts): the mock and
+ * the native addon on the emulator, 2.15 and 2.16. Parsing alone needs no
+ * backend and runs once.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -9,18 +11,16 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseLnetConfig } from '../../../lib/lnet/config.js';
 import { LnetConfigError } from '../../../lib/lnet/errors.js';
-import { LNet } from '../../../lib/lnet/facade.js';
-import { MockLnetBackend } from '../../../lib/lnet/mock-backend.js';
-import type { LnetRelease } from '../../../lib/lnet/types.js';
 import { packageRoot } from '../../../lib/util/paths.js';
+import type { MockCall } from '../../../lib/lnet/mock-backend.js';
+import { LNET_BACKENDS, lnetBed, type LnetBed, type TestNode } from '../../helpers/lnet-backends.js';
 
 const REFERENCE_CONF = readFileSync(join(packageRoot(), 'test/lnet/fixtures/lnet.conf'), 'utf8');
 const MUTATING = new Set(['loadModule', 'removeModule', 'writeParam', 'configure', 'unconfigure', 'addNi', 'delNi', 'addRoute', 'delRoute', 'setRouting', 'setBuffers', 'addPeer', 'delPeer', 'setNumaRange', 'resetStats']);
 
 /** A node with the interfaces the reference lnet.conf needs, lnet loaded and configured (no nets). */
-async function freshNode(release: LnetRelease = '2.16'): Promise<{ m: MockLnetBackend; l: LNet }> {
-  const m = new MockLnetBackend({
-    release,
+async function freshNode(bed: LnetBed): Promise<TestNode & { m: TestNode['backend'] }> {
+  const n = await bed.node({
     interfaces: [
       { name: 'ib0', ip: '172.16.1.10' },
       { name: 'eth0', ip: '192.168.1.10' },
@@ -28,17 +28,21 @@ async function freshNode(release: LnetRelease = '2.16'): Promise<{ m: MockLnetBa
     ],
     remotes: [{ nids: ['172.16.1.1@o2ib1', '10.10.0.1@o2ib'] }],
   });
-  const l = new LNet(m);
-  await l.load();
-  await l.configure();
-  return { m, l };
+  await n.l.load();
+  await n.l.configure();
+  return Object.assign(n, { m: n.backend });
 }
 
-/** An export --backup with the non-MR peer a route through 172.16.1.1@o2ib1 leaves behind, in the 2.16 layout. */
-const withRouterPeer = (exp: string): string =>
-  exp.replace('global:\n', 'peer:\n-     primary nid: 172.16.1.1@o2ib1\n      Multi-Rail: False\n      peer ni:\n      -     nid: 172.16.1.1@o2ib1\nglobal:\n');
+/** An export --backup with the non-MR peer a route through 172.16.1.1@o2ib1 leaves behind (2.15: cYAML; 2.16: netlink layout). */
+const withRouterPeer = (exp: string, release: string): string =>
+  exp.replace(
+    'global:\n',
+    release === '2.15'
+      ? 'peer:\n    - primary nid: 172.16.1.1@o2ib1\n      Multi-Rail: False\n      peer ni:\n        - nid: 172.16.1.1@o2ib1\nglobal:\n'
+      : 'peer:\n-     primary nid: 172.16.1.1@o2ib1\n      Multi-Rail: False\n      peer ni:\n      -     nid: 172.16.1.1@o2ib1\nglobal:\n',
+  );
 
-const mutations = (m: MockLnetBackend, from = 0): string[] => m.calls.slice(from).filter((c) => MUTATING.has(c.op)).map((c) => c.op);
+const mutations = (calls: MockCall[], from = 0): string[] => calls.slice(from).filter((c) => MUTATING.has(c.op)).map((c) => c.op);
 
 describe('lnet.conf parsing (reference 4.3)', () => {
   it('reads the reference example: nets, ip2nets, route, peer, routing, buffers, global', () => {
@@ -93,9 +97,11 @@ describe('lnet.conf parsing (reference 4.3)', () => {
   });
 });
 
-describe('import and export', () => {
+for (const { kind, release } of LNET_BACKENDS) {
+describe(`import and export (${kind} ${release})`, () => {
+  const bed = lnetBed(kind, release);
   it('imports the reference lnet.conf (o2ib on IPoIB, tcp by NID, ip2nets) and loads the right LNDs', async () => {
-    const { m, l } = await freshNode();
+    const { m, l } = await freshNode(bed);
     const r = await l.import(REFERENCE_CONF);
     assert.ok(r.ok, r.msg);
     assert.deepEqual(await l.listNids(), ['172.16.1.10@o2ib1', '192.168.1.10@tcp', '192.168.1.20@tcp1']);
@@ -112,23 +118,22 @@ describe('import and export', () => {
     assert.deepEqual(await l.peers.list(), ['172.16.1.1@o2ib1', '192.168.1.2@o2ib']);
   });
 
-  for (const release of ['2.15', '2.16'] as const) {
-    it(`export then import into a fresh host gives the same export (${release}, backup and full)`, async () => {
-      const a = await freshNode(release);
-      await a.l.import(REFERENCE_CONF);
-      await a.l.globals.set({ retry_count: 3, health_sensitivity: 50 });
-      for (const backup of [true, false]) {
-        const text = await a.l.export({ backup });
-        const b = await freshNode(release);
-        const r = await b.l.import(text);
-        assert.ok(r.ok, r.msg);
-        assert.equal(await b.l.export({ backup: true }), await a.l.export({ backup: true }));
-      }
-    });
-  }
+  it('export then import into a fresh host gives the same export (backup and full)', async () => {
+    const a = await freshNode(bed);
+    await a.l.import(REFERENCE_CONF);
+    await a.l.globals.set({ retry_count: 3, health_sensitivity: 50 });
+    for (const backup of [true, false]) {
+      const text = await a.l.export({ backup });
+      const b = await freshNode(bed);
+      const r = await b.l.import(text);
+      assert.ok(r.ok, r.msg);
+      assert.equal(await b.l.export({ backup: true }), await a.l.export({ backup: true }));
+      await b.close();
+    }
+  });
 
   it('import --del removes what the document lists', async () => {
-    const { l } = await freshNode();
+    const { l } = await freshNode(bed);
     await l.import(REFERENCE_CONF);
     const r = await l.import('peer:\n    - primary nid: 192.168.1.2@o2ib\nroute:\n    - net: o2ib\n      gateway: 172.16.1.1@o2ib1\n', { mode: 'del' });
     assert.ok(r.ok, r.msg);
@@ -138,10 +143,10 @@ describe('import and export', () => {
   });
 
   it('a document with one bad item applies nothing and names the item', async () => {
-    const { m, l } = await freshNode();
+    const { calls, l } = await freshNode(bed);
     const bad = REFERENCE_CONF.replace('gateway: 172.16.1.1@o2ib1', 'gateway: 172.16.1.1@o2ib1x');
     const line = bad.split('\n').findIndex((x) => x.includes('o2ib1x')) + 1;
-    const before = m.calls.length;
+    const before = calls.length;
     await assert.rejects(l.import(bad), (e: unknown) => {
       assert.ok(e instanceof LnetConfigError);
       assert.equal(e.problems.length, 1);
@@ -150,22 +155,22 @@ describe('import and export', () => {
       return true;
     });
     await assert.rejects(l.apply(bad), LnetConfigError);
-    assert.deepEqual(mutations(m, before), []);
+    assert.deepEqual(mutations(calls, before), []);
   });
 
   it('a global the kernel would refuse given the current values: nothing applied', async () => {
-    const { m, l } = await freshNode();
+    const { calls, l } = await freshNode(bed);
     await l.globals.set({ health_sensitivity: 0, retry_count: 0 });
-    const before = m.calls.length;
+    const before = calls.length;
     // retry_count 1 is valid on its own, but not while health_sensitivity is 0 on this node.
     await assert.rejects(l.import('net:\n    - net type: tcp\n      local NI(s):\n        - interfaces:\n              0: eth0\nglobal:\n    retry_count: 1\n'), /retry_count.*health_sensitivity/);
-    assert.deepEqual(mutations(m, before), []);
+    assert.deepEqual(mutations(calls, before), []);
   });
 
   it('an injected kernel failure midway: earlier items rolled back, the result says exactly what is in effect', async () => {
-    const { m, l } = await freshNode();
+    const { failNext, l } = await freshNode(bed);
     const before = await l.export({ backup: true });
-    m.failNext('addPeer', 'ENOMEM');
+    await failNext('addPeer', 'ENOMEM');
     const r = await l.import(REFERENCE_CONF);
     assert.equal(r.ok, false);
     assert.equal(r.failed.length, 1);
@@ -176,14 +181,14 @@ describe('import and export', () => {
     assert.deepEqual(r.applied, [], 'nothing in effect');
     assert.match(r.msg, /nothing from the document is in effect/);
     // As before, but for the peer the kernel created for the route's gateway: it outlives the route, as on a real node.
-    assert.equal(await l.export({ backup: true }), withRouterPeer(before), 'the node is as before');
+    assert.equal(await l.export({ backup: true }), withRouterPeer(before, release), 'the node is as before');
   });
 
   it('when a rollback step fails too, the result lists exactly what stays in effect', async () => {
-    const { m, l } = await freshNode();
+    const { failNext, l } = await freshNode(bed);
     const doc = 'net:\n    - net type: tcp\n      local NI(s):\n        - interfaces:\n              0: eth0\nroute:\n    - net: tcp7\n      gateway: 192.168.1.1@tcp\n    - net: tcp8\n      gateway: 192.168.1.2@tcp\n';
-    m.failNext('addRoute', 'ENOMEM'); // first route fails...
-    m.failNext('delNi', 'EIO'); // ...and undoing the net fails
+    await failNext('addRoute', 'ENOMEM'); // first route fails...
+    await failNext('delNi', 'EIO'); // ...and undoing the net fails
     const r = await l.import(doc);
     assert.equal(r.ok, false);
     assert.equal(r.failed[0]!.item, 'route tcp7 via 192.168.1.1@tcp hop -1 priority 0');
@@ -195,23 +200,24 @@ describe('import and export', () => {
   });
 });
 
-describe('apply', () => {
+describe(`apply (${kind} ${release})`, () => {
+  const bed = lnetBed(kind, release);
   it('applies the difference, and a second run changes nothing', async () => {
-    const { m, l } = await freshNode();
+    const { calls, l } = await freshNode(bed);
     const first = await l.apply(REFERENCE_CONF);
     assert.equal(first.failed, false, first.msg);
     assert.equal(first.changed, true);
     assert.ok(first.applied.length >= 8);
-    const mark = m.calls.length;
+    const mark = calls.length;
     const second = await l.apply(REFERENCE_CONF);
     assert.equal(second.changed, false);
     assert.deepEqual(second.changes, []);
     assert.equal(second.msg, 'no change: the node matches the document');
-    assert.deepEqual(mutations(m, mark), [], 'no kernel write on the second run');
+    assert.deepEqual(mutations(calls, mark), [], 'no kernel write on the second run');
   });
 
   it('deletes what the document no longer lists, changes globals, and reports an Ansible diff', async () => {
-    const { l } = await freshNode();
+    const { l } = await freshNode(bed);
     await l.apply(REFERENCE_CONF);
     const edited = REFERENCE_CONF.replace(/route:\n(.*\n){4}/, 'route: []\n')
       .replace('    - net type: tcp\n      local NI(s):\n        - nid: 192.168.1.10@tcp        # alternative to interfaces: bring NI up by NID\n      tunables: {peer_credits: 16}     # tunables may also be given per net (applied to all NIs)\n', '')
@@ -239,7 +245,7 @@ describe('apply', () => {
   });
 
   it('changed tunables replace the NI', async () => {
-    const { l } = await freshNode();
+    const { l } = await freshNode(bed);
     const doc = (credits: number): string => `net:\n    - net type: tcp\n      local NI(s):\n        - interfaces:\n              0: eth0\n          tunables:\n              credits: ${credits}\n`;
     await l.apply(doc(256));
     const r = await l.apply(doc(512));
@@ -249,8 +255,7 @@ describe('apply', () => {
   });
 
   it('configures LNet when it is loaded but down', async () => {
-    const m = new MockLnetBackend({ interfaces: [{ name: 'eth0', ip: '10.0.0.5' }] });
-    const l = new LNet(m);
+    const { l } = await bed.node({ interfaces: [{ name: 'eth0', ip: '10.0.0.5' }] });
     await l.load();
     const r = await l.apply('net:\n    - net type: tcp\n      local NI(s):\n        - interfaces:\n              0: eth0\n');
     assert.equal(r.changes[0]!.op, 'configure');
@@ -258,9 +263,9 @@ describe('apply', () => {
   });
 
   it('an injected failure midway rolls back and the result fits the Ansible protocol', async () => {
-    const { m, l } = await freshNode();
+    const { failNext, l } = await freshNode(bed);
     const before = await l.export({ backup: true });
-    m.failNext('setBuffers', 'ENOMEM');
+    await failNext('setBuffers', 'ENOMEM');
     const r = await l.apply(REFERENCE_CONF);
     assert.equal(r.failed, true);
     assert.equal(r.changed, false, 'everything was rolled back');
@@ -269,8 +274,9 @@ describe('apply', () => {
     assert.ok(r.rolledBack.length > 0);
     // As before, but for what the kernel keeps once created: the router pools (routing is off again) and the gateway's peer.
     const pools = 'buffers:\n    tiny: 1024\n    small: 8192\n    large: 512\n';
-    assert.equal(await l.export({ backup: true }), withRouterPeer(before).replace(/buffers:\n(    .*\n)+/, pools));
+    assert.equal(await l.export({ backup: true }), withRouterPeer(before, release).replace(/buffers:\n(    .*\n)+/, pools));
     for (const k of ['changed', 'failed', 'msg', 'diff']) assert.ok(k in r, k);
     assert.equal(typeof r.diff.before, 'string');
   });
 });
+}
