@@ -34,6 +34,7 @@ import { MockLnetBackend, type MockCall, type MockLnetOptions } from '../../lib/
 import type { LnetRelease } from '../../lib/lnet/types.js';
 import { LnetEmulator } from '../../lib/sim/lnet/index.js';
 import type { FaultOp, Release } from '../../lib/sim/lnet/index.js';
+import { setCounters, type CounterValues } from '../../lib/sim/lnet/world.js';
 import { packageRoot } from '../../lib/util/paths.js';
 
 export type LnetBackendKind = 'mock' | 'native';
@@ -57,6 +58,8 @@ export interface TestNode {
   failNext(op: string, code: string, count?: number): Promise<void>;
   startLustre(role: 'client' | 'mgs' | 'mdt' | 'ost'): Promise<void>;
   stopLustre(): Promise<void>;
+  /** Simulated traffic: one NI's counters (`nid`) or the node's LNet totals (emulator setCounters). */
+  setCounters(values: CounterValues, nid?: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -203,6 +206,7 @@ export function lnetBed(kind: LnetBackendKind, release: LnetRelease): LnetBed {
       failNext: async (op, code, count = 1) => m.failNext(op, code, count),
       startLustre: (role) => m.startLustre(role),
       stopLustre: async () => m.stopLustre(),
+      setCounters: async (values, nid) => setCounters(m.host, values, nid),
       close: async () => {
         open.delete(n);
         if (!closed) await m.close();
@@ -242,6 +246,7 @@ export function lnetBed(kind: LnetBackendKind, release: LnetRelease): LnetBed {
         },
         startLustre: async (role) => void (await emu.holdByLustre('node', { role, fsname: 'lustre' })),
         stopLustre: async () => void (await emu.releaseLustre('node')),
+        setCounters: (values, nid) => emu.setCounters('node', values, nid),
         close: async () => {
           open.delete(n);
           await backend.close();

@@ -16,7 +16,7 @@ import { LNET_CMD, netlinkSend } from './netlink.js';
 import { nid2str, str2nid, net2str } from './nid.js';
 import { CAP, FrameReader, OP, encodeResponse, parseRequest } from './protocol.js';
 import { HostTree, initHostTree } from './tree.js';
-import { populateWorld, type WorldSpec } from './world.js';
+import { populateWorld, setCounters, type CounterValues, type WorldSpec } from './world.js';
 
 export interface DaemonConfig {
   release: Release;
@@ -179,6 +179,10 @@ async function control(req: Record<string, unknown>): Promise<unknown> {
       renderTrees();
       log(`reset: ${[...world.hosts.keys()].join(', ')}`);
       return { hosts: [...world.hosts.keys()] };
+    }
+    case 'counters': {
+      setCounters(hostOf(req['host']), req['values'] as CounterValues, req['nid'] as string | undefined);
+      return {};
     }
     case 'stop':
       setImmediate(shutdown);

@@ -16,7 +16,7 @@ import type { DaemonConfig, HostStatus } from './daemon.js';
 import { RELEASES, type FaultRule, type HostSpec, type IfaceSpec, type LustreHold, type Release } from './kernel.js';
 import { ip2num } from './nid.js';
 import { ctrlRequest } from './protocol.js';
-import type { WorldSpec } from './world.js';
+import type { CounterValues, WorldSpec } from './world.js';
 
 export type { HostSpec, IfaceSpec, LustreHold, Release, HostStatus, WorldSpec };
 
@@ -276,6 +276,10 @@ export class LnetEmulator {
   /** A host that nobody can reach (pings to and from it time out). */
   async setUnreachable(host: string, value = true): Promise<void> {
     await this.ctrl({ cmd: 'unreachable', host: this.hostName(host), value });
+  }
+  /** Simulated traffic: set one NI's message counters (`nid`: send, recv, drop) or the host's LNet totals (msgsMax, send, recv, sendLength, ...). */
+  async setCounters(host: string | undefined, values: CounterValues, nid?: string): Promise<void> {
+    await this.ctrl({ cmd: 'counters', host: this.hostName(host), values, ...(nid !== undefined ? { nid } : {}) });
   }
   /** Load a module with its dependencies, as the kernel's request_module would. */
   async modprobe(host: string | undefined, module: string): Promise<void> {

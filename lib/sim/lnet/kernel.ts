@@ -577,6 +577,11 @@ export class Host {
     const ni = this.newNi(nid, ifname, type);
     if (cpts && cpts.length) ni.cpts = [...cpts];
     if (lnd) Object.assign(ni.lnd, lnd);
+    // An unset timeout comes from the LND's module parameter at NI start (ksocknal_timeout(), kiblnd_timeout()).
+    if (!lnd?.['timeout'] && 'timeout' in ni.lnd) {
+      const v = type === LND.SOCKLND ? this.paramNum('ksocklnd', 'sock_timeout') : this.paramNum('ko2iblnd', 'timeout');
+      if (v > 0) ni.lnd['timeout'] = v;
+    }
     if (existing) existing.nis.push(ni);
     else {
       const d = { peerTimeout: 180, peerTxCredits: 8, peerRtrCredits: 0, maxTxCredits: 256 };

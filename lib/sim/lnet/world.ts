@@ -5,8 +5,8 @@
  * `reset` control request, so both start a test from the same state.
  */
 import { Nid } from '../../lnet/nid.js';
-import { World, type Host, type HostSpec } from './kernel.js';
-import { str2net } from './nid.js';
+import { World, type Counters, type Host, type HostSpec, type Ni } from './kernel.js';
+import { nid2str, str2net } from './nid.js';
 
 /** Another node of the same emulated world, with LNet up on these NIDs (first = primary). */
 export interface RemoteSpec {
@@ -63,4 +63,27 @@ export function populateWorld(world: World, spec: WorldSpec): Host[] {
   });
   (spec.remotes ?? []).forEach((r, i) => addRemoteHost(world, `remote${i + 1}`, r));
   return hosts;
+}
+
+/** Traffic counters a test may set: an NI's (by NID) or the host's LNet totals (`lnetctl stats`). */
+export type CounterValues = Partial<Record<keyof Counters | 'send' | 'recv' | 'drop', number>>;
+
+/**
+ * Simulated traffic: set the message counters of one NI (`nid`: send, recv,
+ * drop) or of the host's LNet (no `nid`: msgsMax, send, recv, sendLength, ...).
+ * Throws when LNet is not running, the NID is not local or a key is unknown.
+ */
+export function setCounters(h: Host, values: CounterValues, nid?: string): void {
+  if (!h.lnet) throw new Error(`${h.name}: LNet is not loaded`);
+  let target: Record<string, number | bigint>;
+  if (nid !== undefined) {
+    const ni: Ni | undefined = h.allNis().find((n) => nid2str(n.nid) === nid);
+    if (!ni) throw new Error(`${h.name}: no local NI ${nid}`);
+    target = ni as unknown as Record<string, number | bigint>;
+    for (const k of Object.keys(values)) if (!['send', 'recv', 'drop'].includes(k)) throw new Error(`NI counters are send, recv, drop; not '${k}'`);
+  } else target = h.lnet.counters as unknown as Record<string, number | bigint>;
+  for (const [k, v] of Object.entries(values)) {
+    if (!(k in target) || !Number.isInteger(v) || v! < 0) throw new Error(`counter '${k}': unknown, or not a non-negative integer (${String(v)})`);
+    target[k] = typeof target[k] === 'bigint' ? BigInt(v!) : v!;
+  }
 }

@@ -1,30 +1,40 @@
 /**
  * Output of net/route/routing/peer/ping/stats/global show and export,
  * compared with the verbatim example documents of reference lnet.md 4.2
- * (test/lnet/fixtures/reference-examples.ts). The mock is put in the state
- * the examples describe (their values are synthetic).
+ * (test/lnet/fixtures/reference-examples.ts), on every backend
+ * (test/helpers/lnet-backends.ts: the mock, and the native addon on the
+ * emulator daemon). The node is put in the state the examples describe
+ * (their traffic counters are synthetic: set with the emulator's setCounters).
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { LNet } from '../../../lib/lnet/facade.js';
 import { emit, errorDoc, globalDoc, netsDoc, peerListDoc, peersDoc, pingDoc, routesDoc, routingDoc, statsDoc } from '../../../lib/lnet/format.js';
-import { MockLnetBackend } from '../../../lib/lnet/mock-backend.js';
-import { STATS_KEYS, type LnetRelease } from '../../../lib/lnet/types.js';
+import { STATS_KEYS } from '../../../lib/lnet/types.js';
 import * as ref from '../fixtures/reference-examples.js';
+import { LNET_BACKENDS, lnetBed, type LnetBackendKind, type LnetBed, type TestNode } from '../../helpers/lnet-backends.js';
 
 /** The examples' node: eth0 192.168.1.10 on tcp, a gateway/peer 192.168.1.1@tcp that also has 10.0.0.1@o2ib. */
-async function exampleNode(release: LnetRelease, cpts = 2): Promise<{ m: MockLnetBackend; l: LNet }> {
+async function exampleNode(bed: LnetBed, cpts = 2): Promise<TestNode & { m: TestNode['backend'] }> {
   // The gateway also routes to tcp1 (the examples' route).
-  const m = new MockLnetBackend({ release, cpts, interfaces: [{ name: 'eth0', ip: '192.168.1.10' }], remotes: [{ nids: ['192.168.1.1@tcp', '10.0.0.1@o2ib', '10.1.0.1@tcp1'] }] });
-  const l = new LNet(m);
+  const n = await bed.node({ cpts, interfaces: [{ name: 'eth0', ip: '192.168.1.10' }], remotes: [{ nids: ['192.168.1.1@tcp', '10.0.0.1@o2ib', '10.1.0.1@tcp1'] }] });
+  const l = n.l;
   await l.load({ networks: 'tcp(eth0)' });
+  // The examples' node: socklnd timeout 49 (lnd_timeout in global show, `timeout` in the NI's lnd tunables on 2.16+,
+  // which socklnd takes from sock_timeout when the NI starts).
+  await n.backend.loadModule('ksocklnd');
+  await n.backend.writeParam('ksocklnd', 'sock_timeout', '49');
   await l.configure({ all: true });
-  // The examples' node: socklnd timeout 49 (lnd_timeout in global show, `timeout` in the NI's lnd tunables on 2.16+).
-  await m.writeParam('ksocklnd', 'sock_timeout', '49');
-  for (const ni of m.host.allNis()) if (ni.iface) ni.lnd['timeout'] = 49;
-  return { m, l };
+  return Object.assign(n, { m: n.backend });
 }
+
+/** One bed per release for a describe block of one backend kind (the examples compare releases). */
+function beds(kind: LnetBackendKind): Record<'2.15' | '2.16', LnetBed> {
+  return { '2.15': lnetBed(kind, '2.15'), '2.16': lnetBed(kind, '2.16') };
+}
+
+const KINDS = [...new Set(LNET_BACKENDS.map((b) => b.kind))];
 
 /** 2.15's lnet_ioctl_config_socklnd_tunables has conns_per_peer only: no timeout or tos lines. */
 const for215 = (doc: string): string => doc.replace(/ {14}timeout: 49\n {14}tos: -1\n/g, '');
@@ -45,19 +55,21 @@ function block(text: string, from: string, until: RegExp): string {
   return lines.slice(i, j).join('\n') + '\n';
 }
 
-describe('net show (reference 4.2)', () => {
+for (const kind of KINDS) {
+describe(`net show (reference 4.2) (${kind})`, () => {
+  const bed = beds(kind);
   it('2.15 (ioctl, cYAML) equals the example', async () => {
-    const { l } = await exampleNode('2.15');
+    const { l } = await exampleNode(bed['2.15']);
     assert.equal(emit(netsDoc(await l.nets.show(), 0), (await l.style()).style), ref.netShowCyaml);
   });
   it('2.16 (netlink, libyaml indent 6) equals the example', async () => {
-    const { l } = await exampleNode('2.16');
+    const { l } = await exampleNode(bed['2.16']);
     assert.equal(emit(netsDoc(await l.nets.show(), 0), (await l.style()).style), ref.netShowNetlink);
   });
   it('-v adds statistics, tunables, lnd tunables, dev cpt and CPT in the example order and indentation', async () => {
     for (const release of ['2.15', '2.16'] as const) {
-      const { m, l } = await exampleNode(release);
-      Object.assign(m.host.lnet!.nets[1]!.nis[0]!, { send: 11, recv: 20, drop: 0 });
+      const { l, setCounters } = await exampleNode(bed[release]);
+      await setCounters({ send: 11, recv: 20, drop: 0 }, '192.168.1.10@tcp');
       const text = emit(netsDoc(await l.nets.show({ verbose: 1 }), 1), 'cyaml');
       const tcpNi = text.slice(text.indexOf('        - nid: 192.168.1.10@tcp'));
       const after = tcpNi.split('\n').slice(4).join('\n'); // after nid, status, interfaces, 0: eth0
@@ -65,14 +77,14 @@ describe('net show (reference 4.2)', () => {
     }
   });
   it('-v on lo: empty lnd tunables, zero tunables, dev cpt -1', async () => {
-    const { l } = await exampleNode('2.15');
+    const { l } = await exampleNode(bed['2.15']);
     const text = emit(netsDoc(await l.nets.show({ verbose: 1 }), 1), 'cyaml');
     const lo = block(text, '        - nid: 0@lo', /^    - net type/);
     assert.match(lo, /\n          lnd tunables:\n          dev cpt: -1\n/);
     assert.match(lo, /\n          tunables:\n              peer_timeout: 0\n              peer_credits: 0\n              peer_buffer_credits: 0\n              credits: 0\n/);
   });
   it('-v 2 inserts sent_stats, received_stats, dropped_stats and health stats after statistics', async () => {
-    const { l } = await exampleNode('2.15');
+    const { l } = await exampleNode(bed['2.15']);
     const text = emit(netsDoc(await l.nets.show({ verbose: 2 }), 2), 'cyaml');
     const ni = text.slice(text.indexOf('        - nid: 192.168.1.10@tcp'));
     const frag = ref.netShowV2Fragment.split('\n');
@@ -86,13 +98,13 @@ describe('net show (reference 4.2)', () => {
     assert.ok(/received_stats:\n {14}put: 0\n {14}get: 0\n {14}reply: 0\n {14}ack: 0\n {14}hello: 0\n/.test(ni));
   });
   it('-v 4 inserts udsp info right after statistics', async () => {
-    const { l } = await exampleNode('2.15');
+    const { l } = await exampleNode(bed['2.15']);
     const text = emit(netsDoc(await l.nets.show({ verbose: 4 }), 4), 'cyaml');
     assert.match(text, /drop_count: 0\n {10}udsp info:\n {14}net priority: -1\n {14}nid priority: -1\n {10}sent_stats:/);
   });
   it('the netlink and cYAML forms carry the same data', async () => {
-    const a = await exampleNode('2.15');
-    const b = await exampleNode('2.16');
+    const a = await exampleNode(bed['2.15']);
+    const b = await exampleNode(bed['2.16']);
     for (const v of [0, 1, 2, 4]) {
       assert.deepEqual(parse(for215(emit(netsDoc(await b.l.nets.show({ verbose: v }), v), 'cyaml'))), parse(emit(netsDoc(await a.l.nets.show({ verbose: v }), v), 'cyaml')));
       assert.deepEqual(parse(emit(netsDoc(await b.l.nets.show({ verbose: v }), v), 'netlink')), parse(emit(netsDoc(await b.l.nets.show({ verbose: v }), v), 'cyaml')));
@@ -100,21 +112,22 @@ describe('net show (reference 4.2)', () => {
   });
 });
 
-describe('route, routing, peer, ping, stats, global (reference 4.2)', () => {
+describe(`route, routing, peer, ping, stats, global (reference 4.2) (${kind})`, () => {
+  const bed = beds(kind);
   it('route show and route show -v', async () => {
-    const { l } = await exampleNode('2.15');
+    const { l } = await exampleNode(bed['2.15']);
     await l.routes.add({ net: 'tcp1', gateway: '192.168.1.1@tcp' });
     const [plain, verbose] = ref.routeShow.split('---- with -v:\n');
     assert.equal(emit(routesDoc(await l.routes.show(), 0), 'cyaml'), plain);
     assert.equal(emit(routesDoc(await l.routes.show({ verbose: 1 }), 1), 'cyaml'), verbose);
   });
   it('routing show', async () => {
-    const { l } = await exampleNode('2.15', 1);
+    const { l } = await exampleNode(bed['2.15'], 1);
     await poolsThenOff(l);
     assert.equal(emit(routingDoc(await l.routing()), 'cyaml'), ref.routingShow);
   });
   it('peer show, peer show -v, peer list', async () => {
-    const { l } = await exampleNode('2.15');
+    const { l } = await exampleNode(bed['2.15']);
     await l.routes.add({ net: 'tcp1', gateway: '192.168.1.1@tcp' }); // the examples' node routes through the peer: its state is up
     await l.peers.add({ primaryNid: '192.168.1.1@tcp', nids: ['10.0.0.1@o2ib'] });
     const [plain, vpart] = ref.peerShow.split('---- -v per peer ni:\n');
@@ -129,8 +142,7 @@ describe('route, routing, peer, ping, stats, global (reference 4.2)', () => {
     assert.equal(emit(peerListDoc(await l.peers.list()), 'cyaml'), ref.peerList);
   });
   it('ping: cYAML on 2.15, 0@lo filtered out', async () => {
-    const m = new MockLnetBackend({ release: '2.15', interfaces: [{ name: 'eth0', ip: '192.168.1.10' }], remotes: [{ nids: ['192.168.1.1@tcp'] }] });
-    const l = new LNet(m);
+    const { l } = await bed['2.15'].node({ interfaces: [{ name: 'eth0', ip: '192.168.1.10' }], remotes: [{ nids: ['192.168.1.1@tcp'] }] });
     await l.load({ networks: 'tcp(eth0)' });
     await l.configure({ all: true });
     assert.equal(emit(pingDoc([await l.ping('192.168.1.1@tcp')]), 'cyaml'), ref.ping);
@@ -139,15 +151,15 @@ describe('route, routing, peer, ping, stats, global (reference 4.2)', () => {
     // The emulator has no master personality: master's key order from the formatter alone.
     const vals: Record<string, number> = { msgs_max: 2, send_count: 89, recv_count: 88, send_length: 4096, recv_length: 8192 };
     assert.equal(emit(statsDoc(Object.fromEntries(STATS_KEYS.map((k) => [k, vals[k] ?? 0]))), 'cyaml'), ref.statsShow, 'master');
-    for (const release of ['2.16', '2.15']) {
-      const { m, l } = await exampleNode(release);
-      Object.assign(m.host.lnet!.counters, { msgsMax: 2, send: 89, recv: 88, sendLength: 4096n, recvLength: 8192n });
+    for (const release of ['2.16', '2.15'] as const) {
+      const { l, setCounters } = await exampleNode(bed[release]);
+      await setCounters({ msgsMax: 2, send: 89, recv: 88, sendLength: 4096, recvLength: 8192 });
       const want = ref.statsShow.replace(/ {4}(failed|successful)_resends: 0\n/g, '');
       assert.equal(emit(statsDoc(await l.stats.show()), 'cyaml'), want, release);
     }
   });
   it('global show', async () => {
-    const { l } = await exampleNode('2.16');
+    const { l } = await exampleNode(bed['2.16']);
     await l.globals.set({ max_interfaces: 200 });
     assert.equal(emit(globalDoc(await l.globals.get()), 'cyaml'), ref.globalShow);
   });
@@ -157,9 +169,10 @@ describe('route, routing, peer, ping, stats, global (reference 4.2)', () => {
   });
 });
 
-describe('export (reference 4.2)', () => {
-  async function backupNode(release: LnetRelease): Promise<LNet> {
-    const { l } = await exampleNode(release);
+describe(`export (reference 4.2) (${kind})`, () => {
+  const bed = beds(kind);
+  async function backupNode(release: '2.15' | '2.16'): Promise<LNet> {
+    const { l } = await exampleNode(bed[release]);
     await l.routes.add({ net: 'tcp1', gateway: '192.168.1.1@tcp' });
     await l.peers.add({ primaryNid: '192.168.1.1@tcp', nids: ['10.0.0.1@o2ib'] });
     await l.globals.set({ max_interfaces: 200 });
@@ -196,3 +209,4 @@ describe('export (reference 4.2)', () => {
     assert.match(text, /state: up\n {6}type: single-hop/);
   });
 });
+}
