@@ -56,6 +56,8 @@ export interface TestNode {
   readonly calls: MockCall[];
   /** The next `count` calls of backend method `op` fail with errno `code`. */
   failNext(op: string, code: string, count?: number): Promise<void>;
+  /** The next `count` kernel operations of an emulator fault kind fail with errno number `errno` (both backends run the emulator's kernel model). */
+  injectFault(op: FaultOp, errno: number, count?: number): Promise<void>;
   startLustre(role: 'client' | 'mgs' | 'mdt' | 'ost'): Promise<void>;
   stopLustre(): Promise<void>;
   /** Simulated traffic: one NI's counters (`nid`) or the node's LNet totals (emulator setCounters). */
@@ -204,6 +206,7 @@ export function lnetBed(kind: LnetBackendKind, release: LnetRelease): LnetBed {
       l: new LNet(m),
       calls: m.calls,
       failNext: async (op, code, count = 1) => m.failNext(op, code, count),
+      injectFault: async (op, errno, count = 1) => void m.world.faults.push({ op, errno, count }),
       startLustre: (role) => m.startLustre(role),
       stopLustre: async () => m.stopLustre(),
       setCounters: async (values, nid) => setCounters(m.host, values, nid),
@@ -244,6 +247,7 @@ export function lnetBed(kind: LnetBackendKind, release: LnetRelease): LnetBed {
           if (errno === undefined) throw new Error(`failNext: unknown errno name ${code}`);
           await emu.injectFault({ op: faultKind(op, release), errno, count, host: 'node' });
         },
+        injectFault: async (op, errno, count = 1) => void (await emu.injectFault({ op, errno, count, host: 'node' })),
         startLustre: async (role) => void (await emu.holdByLustre('node', { role, fsname: 'lustre' })),
         stopLustre: async () => void (await emu.releaseLustre('node')),
         setCounters: (values, nid) => emu.setCounters('node', values, nid),
