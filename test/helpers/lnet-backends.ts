@@ -129,6 +129,10 @@ async function remoteBackend(emu: LnetEmulator, root: boolean, calls: MockCall[]
       if (m.error) p?.reject(reviveError(m.error));
       else p?.resolve(m.value);
     });
+    child.on('error', (e) => {
+      gone = new Error(`backend process ${cmd}: ${e.message}`);
+      reject(gone);
+    });
     child.on('exit', (code, sig) => {
       gone = new Error(`backend process exited (${sig ?? code}): ${stderr}`);
       for (const p of pending.values()) p.reject(gone);
