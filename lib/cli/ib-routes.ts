@@ -5,9 +5,8 @@
 import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import type { Command } from 'commander';
 import { parseAddress } from '../ib/address.js';
-import { discover } from '../ib/discovery/discover.js';
-import { ROUTES_FORMATS, loadRoutesSnapshot, parseLftChanges, readRoutes, renderRoutesChunks, setLftEntries, type RoutesFormat } from '../ib/routing/index.js';
-import { applyNodeNameMap, loadNodeNameMap, writeSnapshot, type FabricSnapshot } from '../ib/topology/index.js';
+import { ROUTES_FORMATS, renderRoutesChunks, type RoutesFormat } from '../ib/routing/formats.js';
+import type { FabricSnapshot } from '../ib/topology/snapshot.js';
 import { InvalidArgumentError } from '../errors.js';
 import { WriteNotAllowedError } from '../ib/errors.js';
 import { openPortFromFlags, targetFromFlags, withPortFlags, withToolFlags, type PortFlags, type ToolFlags } from './ib-flags.js';
@@ -64,17 +63,19 @@ export function registerIbRoutes(ib: Command): void {
     action(async (o: RoutesFlags) => {
       const format = (o.json ? 'json' : o.format) as RoutesFormat;
       if (!ROUTES_FORMATS.includes(format)) throw new InvalidArgumentError(`--format: unknown format '${o.format}' (one of ${ROUTES_FORMATS.join(', ')})`);
-      const map = o.nodeNameMap ? loadNodeNameMap(o.nodeNameMap) : undefined;
+      // Modules load as the path taken needs them (a live read: the port, discovery and the reader only).
+      const map = o.nodeNameMap ? (await import('../ib/topology/index.js')).loadNodeNameMap(o.nodeNameMap) : undefined;
       let snap: FabricSnapshot;
       if (o.snapshot) {
-        snap = { ...loadRoutesSnapshot(o.snapshot, map), counters: [] };
+        snap = { ...(await import('../ib/routing/load.js')).loadRoutesSnapshot(o.snapshot, map), counters: [] };
       } else {
+        const [{ discover }, { readRoutes }, { applyNodeNameMap }] = await Promise.all([import('../ib/discovery/discover.js'), import('../ib/routing/reader.js'), import('../ib/topology/nodenamemap.js')]);
         await using port = await openPortFromFlags(o, { window: o.window ?? ROUTES_WINDOW });
         const { fabric } = await discover(port);
         if (map) applyNodeNameMap(fabric, map);
         const routes = await readRoutes(port, fabric, { multicast: o.multicast === true });
         snap = { fabric, counters: [], routes };
-        if (o.save) writeFileSync(o.save, writeSnapshot(snap));
+        if (o.save) writeFileSync(o.save, (await import('../ib/topology/snapshot.js')).writeSnapshot(snap));
       }
       await writeChunks(renderRoutesChunks(snap.fabric, snap.routes!, format, { multicast: o.multicast === true, reuse: true }), o.output);
       for (const e of snap.routes!.errors) process.stderr.write(`hpcnet: routes: ${e.node}: ${e.message}\n`);
@@ -91,6 +92,7 @@ export function registerIbRoutes(ib: Command): void {
       .option('--write', 'really write to the fabric'),
   ).action(
     action(async (sw: string, entries: string[], o: ToolFlags & { write?: boolean }) => {
+      const { parseLftChanges, setLftEntries } = await import('../ib/routing/write.js');
       const changes = parseLftChanges(entries);
       if (!o.write) throw new WriteNotAllowedError(`LinearForwardingTable Set to ${o.D ? 'DR path ' : 'LID '}${sw} (nothing was sent)`);
       await using port = await openPortFromFlags(o, { allowWrites: true });

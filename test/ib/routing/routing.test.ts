@@ -260,6 +260,12 @@ describe('forwarding tables: hpcnet ib routes against dump_fts, ibroute, ibtrace
       assert.equal(r.descriptions[2]!.sa.error, 'ERR_NOT_FOUND');
       assert.ok(r.saQueries.sa >= job.guids.length + 3);
       assert.equal(r.saQueries.fabric, 0);
+      // The saved tables print as read live; a node-name map names switches and destinations.
+      const mapFile = file('names.map', `${spine.guid} "SPINE-TWO"\n`);
+      const saved = (await hp(undefined, ['routes', '--snapshot', path, '--format', 'dump_fts', '--node-name-map', mapFile])).stdout;
+      assert.deepEqual(entries(saved), e);
+      assert.match(saved, new RegExp(`^Unicast lids \\[0x0-0x[0-9a-f]+\\] of switch .* guid ${spine.guid} \\(SPINE-TWO\\):$`, 'm'));
+      assert.match(saved, /^0x[0-9a-f]{4} 000 : \(Switch portguid 0x[0-9a-f]{16}: 'SPINE-TWO'\)$/m);
       const live = await hp(sim, ['audit', '--routing', '--skip', 'counter-rate', '--format', 'json'], [0, 1]);
       const rep = JSON.parse(live.stdout) as { findings: Finding[]; notRun: Array<{ rule: string }> };
       assert.deepEqual(rep.findings.filter((f) => f.rule.startsWith('route-')), []);
