@@ -14,7 +14,8 @@ import { Worker } from 'node:worker_threads';
 import type { AuditReport } from '../audit/types.js';
 import type { CounterSample, FabricSnapshot } from '../topology/index.js';
 import { METRIC_PREFIX } from './metrics.js';
-import { renderCollection, type ExporterAuditOptions, type RenderRequest, type RenderResult } from './render.js';
+import { gzipSync } from 'node:zlib';
+import { collectionSummary, renderCollection, type ExporterAuditOptions, type RenderRequest, type RenderResult } from './render.js';
 import { CollectionError, type ExporterSource } from './source.js';
 
 /** The exporter cannot start (address in use, bad address). */
@@ -125,6 +126,9 @@ export class IbExporter {
   private readonly log: (line: string) => void;
   private readonly server: Server;
   private fabricBody: Buffer = Buffer.alloc(0);
+  private fabricGzip: Buffer = gzipSync(Buffer.alloc(0));
+  /** The source collects and renders in its own thread (collectRendered); the snapshot then stays there. */
+  private readonly renderInSource: boolean;
   private readonly renderer: { render(req: RenderRequest): Promise<RenderResult>; close(): Promise<void> };
   private prevSample: CounterSample | undefined;
   private running: Promise<CollectionResult> | undefined;
@@ -152,6 +156,7 @@ export class IbExporter {
     this.log = o.log ?? (() => {});
     this.server = createServer((req, res) => this.handle(req, res));
     this.renderer = o.renderInWorker === false ? { render: renderCollection, close: async () => {} } : new RenderWorker();
+    this.renderInSource = o.renderInWorker !== false && typeof o.source.collectRendered === 'function';
   }
 
   /** Bind the HTTP server and start collecting (the first collection starts at once). */
@@ -184,10 +189,21 @@ export class IbExporter {
     return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   }
 
-  /** The last successful collection's snapshot and audit report (undefined before the first). */
+  /**
+   * The last successful collection's snapshot and audit report (undefined
+   * before the first), when this thread holds them: with a source that
+   * renders in its own thread (the live source) it is undefined; use
+   * lastCollection().
+   */
   get last(): { snapshot: FabricSnapshot; report?: AuditReport } | undefined {
     if (!this.lastSnapshot) return undefined;
     return { snapshot: this.lastSnapshot, ...(this.lastReport ? { report: this.lastReport } : {}) };
+  }
+
+  /** The last successful collection's snapshot and audit report, from wherever they are kept (undefined before the first). */
+  async lastCollection(): Promise<{ snapshot: FabricSnapshot; report?: AuditReport } | undefined> {
+    if (this.renderInSource) return this.lastSuccessAt === undefined ? undefined : this.source.lastRendered?.();
+    return this.last;
   }
 
   /** Start a collection now (or join the one running); resolves when it ends. */
@@ -234,19 +250,37 @@ export class IbExporter {
     const timer = setTimeout(() => ac.abort(new CollectionError(`collection timed out after ${this.timeoutMs} ms`)), this.timeoutMs);
     let result: CollectionResult;
     try {
-      const pending = this.source.snapshot({ samples: 1, intervalMs: 0, signal: ac.signal });
-      this.sourcePending = pending.then(
-        () => undefined,
-        () => undefined,
-      );
-      const snap = await raceAbort(pending, ac.signal);
-      const rendered = await raceAbort(this.renderer.render({ snapshot: snap, audit: this.audit, ...(this.prevSample ? { prevSample: this.prevSample } : {}) }), ac.signal);
-      const report = rendered.report;
-      if (ac.signal.aborted) throw ac.signal.reason;
-      this.fabricBody = Buffer.from(rendered.body.buffer, rendered.body.byteOffset, rendered.body.byteLength);
-      this.lastSnapshot = snap;
-      this.lastReport = report;
-      this.prevSample = snap.counters.at(-1) ?? this.prevSample;
+      const req = { samples: 1, intervalMs: 0, signal: ac.signal };
+      let summary: { nodes: number; ports: number; readErrors: number; findings?: number };
+      if (this.renderInSource) {
+        // Collected, audited and rendered in the source's thread: only the text comes here.
+        const pending = this.source.collectRendered!(req, this.audit);
+        this.sourcePending = pending.then(
+          () => undefined,
+          () => undefined,
+        );
+        const r = await raceAbort(pending, ac.signal);
+        if (ac.signal.aborted) throw ac.signal.reason;
+        this.fabricBody = Buffer.from(r.body.buffer, r.body.byteOffset, r.body.byteLength);
+        this.fabricGzip = Buffer.from(r.gzip.buffer, r.gzip.byteOffset, r.gzip.byteLength);
+        summary = r;
+      } else {
+        const pending = this.source.snapshot(req);
+        this.sourcePending = pending.then(
+          () => undefined,
+          () => undefined,
+        );
+        const snap = await raceAbort(pending, ac.signal);
+        const rendered = await raceAbort(this.renderer.render({ snapshot: snap, audit: this.audit, ...(this.prevSample ? { prevSample: this.prevSample } : {}) }), ac.signal);
+        const report = rendered.report;
+        if (ac.signal.aborted) throw ac.signal.reason;
+        this.fabricBody = Buffer.from(rendered.body.buffer, rendered.body.byteOffset, rendered.body.byteLength);
+        this.fabricGzip = Buffer.from(rendered.gzip.buffer, rendered.gzip.byteOffset, rendered.gzip.byteLength);
+        this.lastSnapshot = snap;
+        this.lastReport = report;
+        this.prevSample = snap.counters.at(-1) ?? this.prevSample;
+        summary = collectionSummary(snap, report);
+      }
       const finishedAt = Date.now();
       this.lastSuccessAt = finishedAt;
       this.counts.success++;
@@ -255,11 +289,11 @@ export class IbExporter {
         startedAt,
         finishedAt,
         durationMs: performance.now() - t0,
-        nodes: snap.fabric.nodes.length,
-        ports: snap.fabric.nodes.reduce((s, n) => s + n.ports.filter((p) => p.portNum > 0).length, 0),
-        ...(report ? { findings: report.findings.length } : {}),
+        nodes: summary.nodes,
+        ports: summary.ports,
+        ...(summary.findings !== undefined ? { findings: summary.findings } : {}),
       };
-      this.log(`collection ok in ${(result.durationMs / 1000).toFixed(2)} s: ${result.nodes} nodes, ${result.ports} ports${report ? `, ${report.findings.length} findings` : ''}${snap.fabric.errors.length ? `, ${snap.fabric.errors.length} read errors` : ''}`);
+      this.log(`collection ok in ${(result.durationMs / 1000).toFixed(2)} s: ${result.nodes} nodes, ${result.ports} ports${summary.findings !== undefined ? `, ${summary.findings} findings` : ''}${summary.readErrors ? `, ${summary.readErrors} read errors` : ''}`);
     } catch (e) {
       const finishedAt = Date.now();
       const message = e instanceof Error ? e.message : String(e);
@@ -310,6 +344,17 @@ export class IbExporter {
     return Buffer.concat([Buffer.from(await this.metaRegistry().metrics()), this.fabricBody]);
   }
 
+  /**
+   * The /metrics body as parts to write one after the other (no copy of the
+   * fabric text): with gzip, two gzip members (the live metadata, compressed
+   * now, then the fabric text compressed once per collection), which gzip
+   * readers (Prometheus's included) read as one stream.
+   */
+  private async metricsParts(gzip: boolean): Promise<Buffer[]> {
+    const meta = Buffer.from(await this.metaRegistry().metrics());
+    return gzip ? [gzipSync(meta), this.fabricGzip] : [meta, this.fabricBody];
+  }
+
   async metricsText(): Promise<string> {
     return (await this.metricsBody()).toString('utf8');
   }
@@ -350,8 +395,20 @@ export class IbExporter {
       res.end(req.method === 'HEAD' ? undefined : body);
     };
     if (path === '/metrics') {
-      this.metricsBody().then(
-        (body) => send(200, this.contentType, body),
+      const gzip = acceptsGzip(req.headers['accept-encoding']);
+      this.metricsParts(gzip).then(
+        (parts) => {
+          res.writeHead(200, {
+            'Content-Type': this.contentType,
+            'Content-Length': parts[0]!.length + parts[1]!.length,
+            'Cache-Control': 'no-store',
+            Vary: 'Accept-Encoding',
+            ...(gzip ? { 'Content-Encoding': 'gzip' } : {}),
+          });
+          if (req.method === 'HEAD') return res.end();
+          res.write(parts[0]);
+          res.end(parts[1]);
+        },
         (e: unknown) => send(500, 'text/plain; charset=utf-8', `cannot render metrics: ${e instanceof Error ? e.message : String(e)}\n`),
       );
     } else if (path === '/healthz') {
@@ -391,6 +448,18 @@ export class IbExporter {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+/** Whether an Accept-Encoding header allows gzip (a q of 0 refuses it). */
+export function acceptsGzip(header: string | string[] | undefined): boolean {
+  const text = Array.isArray(header) ? header.join(',') : (header ?? '');
+  for (const part of text.split(',')) {
+    const [coding, ...params] = part.trim().toLowerCase().split(';');
+    if (coding !== 'gzip' && coding !== 'x-gzip' && coding !== '*') continue;
+    const q = params.map((p) => /^\s*q=([\d.]+)\s*$/.exec(p)).find(Boolean);
+    return !q || Number(q[1]) > 0;
+  }
+  return false;
 }
 
 /** Settle with the promise, or reject as soon as the signal aborts (for sources that ignore the signal). */

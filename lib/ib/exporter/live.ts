@@ -19,7 +19,9 @@ import { discover, type DiscoverOptions } from '../discovery/discover.js';
 import { readSubnetManagers, sweepCounters } from '../discovery/sweep.js';
 import { openPort, type OpenPortOptions, type Port } from '../port.js';
 import type { FabricSnapshot } from '../topology/index.js';
-import { CollectionError, type ExporterSource, type SnapshotRequest } from './source.js';
+import type { AuditReport } from '../audit/types.js';
+import type { ExporterAuditOptions } from './render.js';
+import { CollectionError, type ExporterSource, type RenderedCollection, type SnapshotRequest } from './source.js';
 
 export interface LivePortSourceOptions {
   port?: OpenPortOptions;
@@ -107,16 +109,19 @@ export class LivePortSource implements ExporterSource {
 
 /**
  * The live source in its own worker thread (the default of `hpcnet ib
- * exporter`): discovery and the sweep run there, so the main thread only
- * answers scrapes and receives each finished snapshot. The worker keeps the
- * port open across collections; aborting a collection cancels its MADs there.
+ * exporter`): discovery and the sweep run there, and with collectRendered
+ * the audit and the rendering too, so the main thread only answers scrapes
+ * and receives each finished text. The worker keeps the port open across
+ * collections; aborting a collection cancels its MADs there.
  */
 export class WorkerLiveSource implements ExporterSource {
   readonly kind = 'live';
   private worker: Worker | undefined;
   private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (s: FabricSnapshot) => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<number, { resolve: (m: WorkerReply) => void; reject: (e: Error) => void }>();
   private closing: Promise<void> | undefined;
+  /** The audit options the worker has (they are sent again only when they change). */
+  private sentAudit: ExporterAuditOptions | false | undefined;
   /** Ports the worker has opened so far (1 while healthy). */
   opens = 0;
 
@@ -124,12 +129,13 @@ export class WorkerLiveSource implements ExporterSource {
 
   private start(): Worker {
     const w = new Worker(new URL('./live-worker.js', import.meta.url), { workerData: this.opts });
-    w.on('message', (m: { id?: number; ok?: boolean; snap?: FabricSnapshot; error?: string; opens?: number }) => {
+    this.sentAudit = undefined;
+    w.on('message', (m: WorkerReply) => {
       if (m.opens !== undefined) this.opens = m.opens;
       const p = m.id !== undefined ? this.pending.get(m.id) : undefined;
       if (!p) return;
       this.pending.delete(m.id!);
-      if (m.ok) p.resolve(m.snap!);
+      if (m.ok) p.resolve(m);
       else p.reject(new CollectionError(m.error ?? 'collection failed'));
     });
     const fail = (e: Error) => {
@@ -142,24 +148,39 @@ export class WorkerLiveSource implements ExporterSource {
     return w;
   }
 
-  snapshot(req: SnapshotRequest): Promise<FabricSnapshot> {
+  /** Send one request to the worker; an abort of `signal` is forwarded as an abort of that request. */
+  private call(msg: Record<string, unknown>, signal?: AbortSignal): Promise<WorkerReply> {
     if (this.closing) return Promise.reject(new CollectionError('source closed'));
     const w = (this.worker ??= this.start());
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      w.postMessage({ op: 'snapshot', id, samples: req.samples, intervalMs: req.intervalMs });
-      const signal = req.signal;
+      let clear = () => {};
+      this.pending.set(id, { resolve: (m) => (clear(), resolve(m)), reject: (e) => (clear(), reject(e)) });
+      w.postMessage({ ...msg, id });
       if (!signal) return;
       const onAbort = () => w.postMessage({ op: 'abort', id, reason: signal.reason instanceof Error ? signal.reason.message : 'aborted' });
-      if (signal.aborted) onAbort();
-      else signal.addEventListener('abort', onAbort, { once: true });
-      const clear = () => signal.removeEventListener('abort', onAbort);
-      this.pending.set(id, {
-        resolve: (s) => (clear(), resolve(s)),
-        reject: (e) => (clear(), reject(e)),
-      });
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      clear = () => signal.removeEventListener('abort', onAbort);
     });
+  }
+
+  async snapshot(req: SnapshotRequest): Promise<FabricSnapshot> {
+    return (await this.call({ op: 'snapshot', samples: req.samples, intervalMs: req.intervalMs }, req.signal)).snap!;
+  }
+
+  async collectRendered(req: SnapshotRequest, audit: ExporterAuditOptions | false): Promise<RenderedCollection> {
+    const msg: Record<string, unknown> = { op: 'collect', samples: req.samples, intervalMs: req.intervalMs };
+    // The audit options (a reference topology can be large) cross once, not at every collection.
+    if (this.sentAudit !== audit || !this.worker) msg.audit = audit;
+    const reply = this.call(msg, req.signal);
+    this.sentAudit = audit;
+    return (await reply).rendered!;
+  }
+
+  async lastRendered(): Promise<{ snapshot: FabricSnapshot; report?: AuditReport } | undefined> {
+    if (!this.worker) return undefined;
+    return (await this.call({ op: 'last' })).last;
   }
 
   /** Aborts a running collection, closes the port (after its in-flight MADs) and ends the worker. */
@@ -175,4 +196,14 @@ export class WorkerLiveSource implements ExporterSource {
     })();
     return this.closing;
   }
+}
+
+interface WorkerReply {
+  id?: number;
+  ok?: boolean;
+  error?: string;
+  opens?: number;
+  snap?: FabricSnapshot;
+  rendered?: RenderedCollection;
+  last?: { snapshot: FabricSnapshot; report?: AuditReport };
 }

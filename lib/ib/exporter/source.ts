@@ -13,6 +13,8 @@ import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { HpcnetError } from '../../errors.js';
 import type { LiveAuditSource } from '../audit/index.js';
+import type { AuditReport } from '../audit/types.js';
+import type { ExporterAuditOptions } from './render.js';
 import {
   applyLinkTable,
   countersFromPerfquery,
@@ -54,6 +56,28 @@ export interface ExporterSource {
   close?(): Promise<void> | void;
   /** Short name for logs and the `hpcnet_ib_exporter_info` metric. */
   readonly kind?: string;
+  /**
+   * Optional, for a source that collects in its own thread (the live
+   * source's worker): collect, audit and render there, so that only the
+   * rendered text crosses to the exporter's thread (a snapshot of 8,192
+   * hosts takes about a second to copy between threads, which scrapes would
+   * wait for). The source keeps the previous counter sample for counter-rate.
+   */
+  collectRendered?(req: SnapshotRequest, audit: ExporterAuditOptions | false): Promise<RenderedCollection>;
+  /** With collectRendered: the last successful collection's snapshot and report (copied from the source's thread on demand). */
+  lastRendered?(): Promise<{ snapshot: FabricSnapshot; report?: AuditReport } | undefined>;
+}
+
+/** A collection rendered where it was collected: the text, its gzip and a summary. */
+export interface RenderedCollection {
+  body: Uint8Array;
+  gzip: Uint8Array;
+  nodes: number;
+  /** Linked or not, every port but switch port 0. */
+  ports: number;
+  /** What the collection could not read (fabric errors). */
+  readErrors: number;
+  findings?: number;
 }
 
 /** Adapt a LiveAuditSource (lib/ib/audit) to an ExporterSource (it ignores the abort signal; the exporter then abandons it at the timeout). */
