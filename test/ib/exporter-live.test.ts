@@ -1,6 +1,8 @@
 /** `hpcnet ib exporter` with its default, live native source (discovery + PMA sweep + SMs) on a simulated fabric. */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { request } from 'node:http';
+import { gunzipSync } from 'node:zlib';
 import { describe, it } from 'node:test';
 import { IbSim } from '../../lib/sim/ibsim.js';
 import { cliEntry } from '../../lib/util/paths.js';
@@ -40,6 +42,16 @@ describe('ib exporter on the live native source', () => {
       assert.equal(value(fams, 'hpcnet_ib_port_counters_extended', { description: 'leaf02', port: '2' }), 1);
       assert.equal(value(fams, 'hpcnet_ib_fabric_links'), 18);
       assert.equal(value(fams, 'hpcnet_ib_exporter_collection_success'), 1);
+      // The same text plain and gzipped (as Prometheus asks for it): two gzip members, read as one stream.
+      const plain = await rawGet(`${url}/metrics`, 'identity');
+      const zipped = await rawGet(`${url}/metrics`, 'gzip');
+      assert.equal(plain.encoding, undefined);
+      assert.equal(zipped.encoding, 'gzip');
+      assert.ok(zipped.body.length < plain.body.length / 4, `gzip ${zipped.body.length} bytes vs ${plain.body.length}`);
+      const fabricPart = (t: string) => t.slice(t.indexOf('# HELP hpcnet_ib_node_info'));
+      assert.equal(fabricPart(gunzipSync(zipped.body).toString()), fabricPart(plain.body.toString()));
+      assert.equal(plain.length, plain.body.length);
+      assert.equal(zipped.length, zipped.body.length);
     } finally {
       child.kill('SIGINT');
     }
@@ -48,3 +60,17 @@ describe('ib exporter on the live native source', () => {
     assert.equal(code, 0, out);
   });
 });
+
+/** GET with a given Accept-Encoding, body as sent (not decoded). */
+function rawGet(url: string, encoding: string): Promise<{ body: Buffer; encoding: string | undefined; length: number }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { headers: { 'Accept-Encoding': encoding } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ body: Buffer.concat(chunks), encoding: res.headers['content-encoding'], length: Number(res.headers['content-length']) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}

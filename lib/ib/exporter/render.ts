@@ -54,7 +54,7 @@ export async function renderCollection(req: RenderRequest): Promise<RenderResult
     );
     if (req.audit.baseline) report = compareWithBaseline(report, req.audit.baseline);
   }
-  const body = Buffer.from(renderFabricMetrics({ snapshot: snap, ...(report ? { report } : {}) }), 'utf8');
+  const body = renderFabricMetrics({ snapshot: snap, ...(report ? { report } : {}) });
   // Level 1: a fifth of the time of the default level for a slightly larger body.
   const gzip = gzipSync(body, { level: zc.Z_BEST_SPEED });
   return { body, gzip, ...(report ? { report } : {}) };
