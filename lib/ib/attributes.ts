@@ -116,6 +116,13 @@ export function nodeInfoFrom(r: FieldRecord): NodeInfo {
 }
 
 /** NodeDescription: 64 bytes, UTF-8, NUL-padded. */
+/** NodeDescription straight from a reply payload (64 bytes of UTF-8 at `at`, ended by a NUL or the field's end), as nodeDescriptionFrom(decodeGroup(...)) reads it. */
+export function nodeDescriptionAt(buf: Buffer, at: number): string {
+  const end = Math.min(at + 64, buf.length);
+  const nul = buf.indexOf(0, at);
+  return buf.toString('utf8', at, nul >= at && nul < end ? nul : end);
+}
+
 export function nodeDescriptionFrom(r: FieldRecord): string {
   const b = r['NodeDesc'];
   if (!Buffer.isBuffer(b)) return '';

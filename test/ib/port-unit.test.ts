@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import { checkAddress, parseAddress } from '../../lib/ib/address.js';
 import { HpcnetError } from '../../lib/errors.js';
 import { decodeGroup, fieldGroup, type FieldGroupName } from '../../lib/ib/fields.js';
-import { nodeDescriptionFrom, nodeInfoFrom, portInfoFrom, switchInfoFrom } from '../../lib/ib/attributes.js';
+import { nodeDescriptionAt, nodeDescriptionFrom, nodeInfoFrom, portInfoFrom, switchInfoFrom } from '../../lib/ib/attributes.js';
 import { MockIbBackend, type MockResponder } from '../../lib/ib/mock-backend.js';
 import { openPort } from '../../lib/ib/port.js';
 import { fuzzing } from '../helpers/fuzz.js';
@@ -171,6 +171,20 @@ describe('decoder fuzz', () => {
         nodeDescriptionFrom(rec);
       }
       assert.throws(() => decodeGroup('NodeInfo', Buffer.alloc(4), 9), RangeError);
+    }));
+
+  it('NodeDescription read in place (discovery) equals the field-table decode', () =>
+    fuzzing(0xde5c, (r) => {
+      for (let i = 0; i < 2000; i++) {
+        const buf = r.bytes(64 + r.int(200));
+        // Mostly printable text, a NUL somewhere (or none), multi-byte UTF-8 now and then.
+        for (let k = 0; k < buf.length; k++) buf[k] = r.next() < 0.9 ? 0x20 + r.int(95) : buf[k]!;
+        if (r.next() < 0.2) buf.write('\u00e9\u4e2d', r.int(buf.length - 8), 'utf8');
+        if (r.next() < 0.8) buf[r.int(buf.length)] = 0;
+        const off = r.int(buf.length - 64 + 1);
+        assert.equal(nodeDescriptionAt(buf, off), nodeDescriptionFrom(decodeGroup('NodeDescription', buf, off)));
+      }
+      assert.equal(nodeDescriptionAt(Buffer.from('abc'), 0), 'abc');
     }));
 
   it('random reply MADs through the port give a result or an HpcnetError', () =>

@@ -14,11 +14,11 @@
  * would drop one of them. Timeouts and inconsistent answers (a fabric that
  * changes during the walk) become errors on the result; discovery goes on.
  */
-import { FabricBuilder, type Fabric, type FabricNode, type LinkSpeed, type LinkWidth, type PortInput, type PortRef } from '../topology/model.js';
-import { ATTR, MGMT_CLASS, METHOD, PORT_STATE_FIELDS, nodeDescriptionFrom, speedsOf, widthsOf, type NodeInfo } from '../attributes.js';
+import { FabricBuilder, portOf, type Fabric, type FabricNode, type LinkSpeed, type LinkWidth, type PortInput, type PortRef } from '../topology/model.js';
+import { ATTR, MGMT_CLASS, METHOD, PORT_STATE_FIELDS, nodeDescriptionAt, speedsOf, widthsOf, type NodeInfo } from '../attributes.js';
 import { HpcnetError } from '../../errors.js';
 import { MadStatusError } from '../errors.js';
-import { decodeGroup, subsetDecoder } from '../fields.js';
+import { subsetDecoder } from '../fields.js';
 import { formatAddress } from '../address.js';
 import { payloadBuffer, payloadOffset, type MadResponse, type Port } from '../port.js';
 import { NODE_TYPES, PHYS_PORT_STATES, PORT_STATES } from '../types.js';
@@ -200,7 +200,7 @@ export async function discover(port: Port, opts: DiscoverOptions = {}): Promise<
         continue;
       }
       // The same node when the arrival port is not cabled elsewhere (or is this very cable).
-      const remote = n.ports.find((x) => x.portNum === ni.localPort)?.remote;
+      const remote = portOf(n, ni.localPort)?.remote;
       if (!remote || (remote.node === arrival.from.node && remote.port === arrival.from.port)) return { id: n.id, isNew: false };
     }
     const id = b.addNode({
@@ -251,8 +251,11 @@ export async function discover(port: Port, opts: DiscoverOptions = {}): Promise<
       }
       if (node.type === 'Switch' && portNum === 0 && node.portGuid !== undefined) fields.guid = node.portGuid;
       if (portGuid !== undefined) fields.guid = portGuid;
-      b.setPort(id, portNum, fields);
-      if (explore && portNum !== 0 && portNum !== arrivedOn && physState === 'LinkUp' && path.length < maxHops) {
+      const known = b.setPort(id, portNum, fields).remote;
+      // A port whose cable is already known (the node at its other end was reached through that
+      // cable and answered with its port number) leads nowhere new: no NodeInfo is sent through it.
+      // ibnetdiscover sends one through both ends of every switch-to-switch cable.
+      if (explore && portNum !== 0 && portNum !== arrivedOn && physState === 'LinkUp' && path.length < maxHops && !known) {
         reach({ path: [...path, portNum], from: { node: id, port: portNum } });
       }
     }, after);
@@ -278,7 +281,7 @@ export async function discover(port: Port, opts: DiscoverOptions = {}): Promise<
         return;
       }
       smp(ATTR.NodeDescription, 'NodeDescription', arrival.path, 0, { node: id }, (buf, at) =>
-        b.updateNode(id, { description: nodeDescriptionFrom(decodeGroup('NodeDescription', buf, at)) }),
+        b.updateNode(id, { description: nodeDescriptionAt(buf, at) }),
       );
       if (node.type === 'Switch') {
         smp(ATTR.SwitchInfo, 'SwitchInfo', arrival.path, 0, { node: id }, (buf, at) => {

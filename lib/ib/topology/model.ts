@@ -262,7 +262,7 @@ export class FabricBuilder {
     if (!Number.isInteger(portNum) || portNum < 0 || portNum > maxPort || (portNum === 0 && node.type !== 'Switch')) {
       throw new TopologyError(`${describeNode(node)}: no port ${portNum} (node has ${maxPort} ports)`);
     }
-    let port = node.ports.find((x) => x.portNum === portNum);
+    let port = portOf(node, portNum);
     if (!port) {
       port = { portNum, width: {}, speed: {} };
       // Keep ports sorted: insert in place (they mostly arrive in order, so this is usually an append).
@@ -298,9 +298,9 @@ export class FabricBuilder {
         );
       }
     }
-    pa.remote = { ...b };
-    pb.remote = { ...a };
-    this.links.push({ a: { ...a }, b: { ...b } });
+    pa.remote = { node: b.node, port: b.port };
+    pb.remote = { node: a.node, port: a.port };
+    this.links.push({ a: { node: a.node, port: a.port }, b: { node: b.node, port: b.port } });
   }
 
   addError(e: DiscoveryError): void {
@@ -332,6 +332,30 @@ function describeRef(b: FabricBuilder, r: PortRef): string {
 // Read helpers over a built Fabric.
 
 /** Name to show for a node: the node-name-map name, else the NodeDescription. */
+/**
+ * A node's port by number. Ports are kept sorted by number and are usually
+ * dense (0..n on a switch, 1..n on a CA), so the port is almost always at
+ * index n or n-1; otherwise a binary search. O(1) where `ports.find` was
+ * O(ports): discovery looks ports up for every PortInfo and every cable.
+ */
+export function portOf(n: FabricNode, portNum: number): FabricPort | undefined {
+  const ports = n.ports;
+  const a = ports[portNum];
+  if (a !== undefined && a.portNum === portNum) return a;
+  const b = ports[portNum - 1];
+  if (b !== undefined && b.portNum === portNum) return b;
+  let lo = 0;
+  let hi = ports.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const m = ports[mid]!.portNum;
+    if (m === portNum) return ports[mid];
+    if (m < portNum) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return undefined;
+}
+
 export function displayName(n: FabricNode): string {
   return n.name ?? n.description;
 }
