@@ -80,14 +80,45 @@ export interface IbBackend {
 
 const OUTCOMES = ['ok', 'timeout', 'error', 'ok', 'closed'] as const;
 
+/** Numbers per completion record from the addon: id, outcome, attempts, errno, start, end. */
+const RECORD = 6;
+
 class NativeMadTransport implements MadTransport {
   readonly info: MadTransportInfo;
+  /** The callback of each outstanding request, by id. */
+  private readonly waiting = new Map<number, (reply: MadRawReply) => void>();
+
   constructor(private readonly port: NativeMadPort) {
     const i = port.info();
     this.info = { ca: i.ca, port: i.port, baseLid: i.baseLid, smLid: i.smLid, lmc: i.lmc, portGuid: i.portGuid, window: i.window, perDestination: i.perDestination };
+    port.onComplete((records, batch) => this.complete(records, batch));
   }
+
+  /**
+   * A batch of completions from the addon (one call per batch, not per MAD).
+   * Every request of the batch gets its callback even when one throws; the
+   * first exception is thrown after (the addon reports it as uncaught).
+   */
+  private complete(records: Uint32Array, batch: Buffer | undefined): void {
+    let failure: { error: unknown } | undefined;
+    for (let i = 0; i < records.length; i += RECORD) {
+      const id = records[i]!;
+      const onDone = this.waiting.get(id);
+      if (!onDone) continue; // cancelled, or failed by close() from an earlier callback of this batch
+      this.waiting.delete(id);
+      const outcome = OUTCOMES[records[i + 1]!] ?? 'error';
+      try {
+        // The reply stays a range of the batch: the port reads it in place (no Buffer per MAD).
+        onDone({ outcome, attempts: records[i + 2]!, errno: records[i + 3]!, batch: outcome === 'ok' ? batch : undefined, start: records[i + 4]!, end: records[i + 5]! });
+      } catch (e) {
+        failure ??= { error: e };
+      }
+    }
+    if (failure) throw failure.error;
+  }
+
   send(req: MadWireRequest, onDone: (reply: MadRawReply) => void): number {
-    return this.port.send(
+    const id = this.port.send(
       req.mgmtClass,
       req.method,
       req.attrId,
@@ -100,17 +131,36 @@ class NativeMadTransport implements MadTransport {
       req.timeoutMs,
       req.retries,
       req.dest,
-      (outcome, attempts, errno, batch, start, end) => {
-        // The reply stays a range of the batch: the port reads it in place (no Buffer per MAD).
-        onDone({ outcome: OUTCOMES[outcome] ?? 'error', attempts, errno, batch, start, end });
-      },
     );
+    this.waiting.set(id, onDone);
+    return id;
   }
   cancel(id: number): void {
+    this.waiting.delete(id);
     this.port.cancel(id);
   }
   close(): Promise<void> {
-    return this.port.close();
+    // The addon fails every request it still counts as outstanding (through complete(), before
+    // close() returns); requests of a batch being delivered when a callback closes the port are
+    // failed here.
+    let closing: Promise<void>;
+    let failure: { error: unknown } | undefined;
+    try {
+      closing = this.port.close();
+    } catch (e) {
+      failure = { error: e };
+      closing = Promise.resolve();
+    }
+    for (const [id, onDone] of this.waiting) {
+      this.waiting.delete(id);
+      try {
+        onDone({ outcome: 'closed', attempts: 0, errno: 0 });
+      } catch (e) {
+        failure ??= { error: e };
+      }
+    }
+    if (failure) throw failure.error;
+    return closing;
   }
   stats() {
     return this.port.stats();

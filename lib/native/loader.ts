@@ -29,9 +29,13 @@ export interface NativeMadPort {
     timeoutMs: number,
     retries: number,
     dest: string,
-    /** The reply MAD is batch[start, end) (one buffer per delivered batch). */
-    cb: (outcome: number, attempts: number, errno: number, batch: Buffer | undefined, start: number, end: number) => void,
   ): number;
+  /**
+   * Where completions go, a batch per call: `records` holds 6 numbers per
+   * completion (id, outcome, attempts, errno, start, end); a reply MAD is
+   * batch[start, end). Set once, before the first send.
+   */
+  onComplete(fn: (records: Uint32Array, batch: Buffer | undefined) => void): void;
   cancel(id: number): void;
   /** Fails outstanding requests at once; resolves once in-flight MADs are answered or timed out and the fds are closed. */
   close(): Promise<void>;

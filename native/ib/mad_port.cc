@@ -51,6 +51,8 @@ namespace {
 constexpr int kClassOf[kSlots] = {IB_SMI_CLASS, IB_SMI_DIRECT_CLASS, IB_SA_CLASS, IB_PERFORMANCE_CLASS};
 constexpr int kClassVersion[kSlots] = {1, 1, 2, 1};
 constexpr int kPollSliceMs = 2;
+// Numbers per completion record delivered to onComplete: id, outcome, attempts, errno, start, end.
+constexpr size_t kRecord = 6;
 
 int SlotOfClass(int mgmtClass) {
   for (int i = 0; i < kSlots; i++)
@@ -119,7 +121,8 @@ void CloseUmadPort(OpenedPort& p) {
 
 Napi::Function MadPort::Define(Napi::Env env) {
   return DefineClass(env, "MadPort",
-                     {InstanceMethod<&MadPort::Send>("send"), InstanceMethod<&MadPort::Cancel>("cancel"),
+                     {InstanceMethod<&MadPort::Send>("send"), InstanceMethod<&MadPort::OnComplete>("onComplete"),
+                      InstanceMethod<&MadPort::Cancel>("cancel"),
                       InstanceMethod<&MadPort::Close>("close"), InstanceMethod<&MadPort::Info>("info"),
                       InstanceMethod<&MadPort::Stats>("stats")});
 }
@@ -195,7 +198,8 @@ void MadPort::ShutdownImpl(bool fromHook) {
   byId_.clear();
   for (MadRequest* r : submitted_) delete r;
   submitted_.clear();
-  callbacks_.clear();
+  outstanding_.clear();
+  onComplete_.Reset();
   closeDeferred_.reset();
   if (!closePromise_.IsEmpty()) closePromise_.Reset();
   if (owner_) *owner_ = nullptr;
@@ -228,15 +232,30 @@ Napi::Value MadPort::Stats(const Napi::CallbackInfo& info) {
   o.Set("received", static_cast<double>(received_.load()));
   o.Set("timeouts", static_cast<double>(timeouts_.load()));
   o.Set("retries", static_cast<double>(retries_.load()));
-  o.Set("outstanding", static_cast<double>(callbacks_.size()));
+  o.Set("outstanding", static_cast<double>(outstanding_.size()));
   return o;
 }
 
+// onComplete(fn): the function every completion is delivered to, in
+// batches: fn(records: Uint32Array, batch: Buffer|undefined), records being
+// kRecord numbers per completion (id, outcome, attempts, errno, start, end);
+// a reply MAD is batch[start, end). Set once, before the first send.
+Napi::Value MadPort::OnComplete(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!CheckTag(info)) return env.Undefined();
+  if (info.Length() < 1 || !info[0].IsFunction()) {
+    Napi::TypeError::New(env, "onComplete(fn)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  onComplete_ = Napi::Persistent(info[0].As<Napi::Function>());
+  return env.Undefined();
+}
+
 // send(mgmtClass, method, attrId, attrMod, lid, path|null, drSlid, data|null,
-//      componentMask|null, timeoutMs, retries, dest, callback) -> id
+//      componentMask|null, timeoutMs, retries, dest) -> id
 // Positional arguments: this is the per-MAD hot path. Addresses were
-// validated in TypeScript; this re-checks what could corrupt memory.
-// callback(outcome, attempts, errno, batch|undefined, start, end): the reply MAD is batch[start, end)
+// validated in TypeScript; this re-checks what could corrupt memory. The
+// completion goes to the onComplete function.
 Napi::Value MadPort::Send(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!CheckTag(info)) return env.Undefined();
@@ -244,9 +263,13 @@ Napi::Value MadPort::Send(const Napi::CallbackInfo& info) {
     Napi::Error::New(env, "port closed").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  if (info.Length() < 13 || !info[12].IsFunction() || !info[0].IsNumber()) {
-    Napi::TypeError::New(env, "send(mgmtClass, method, attrId, attrMod, lid, path, drSlid, data, mask, timeoutMs, retries, dest, cb)")
+  if (info.Length() < 12 || !info[0].IsNumber()) {
+    Napi::TypeError::New(env, "send(mgmtClass, method, attrId, attrMod, lid, path, drSlid, data, mask, timeoutMs, retries, dest)")
         .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  if (onComplete_.IsEmpty()) {
+    Napi::Error::New(env, "send before onComplete(fn)").ThrowAsJavaScriptException();
     return env.Undefined();
   }
   auto u32 = [&](size_t i, uint32_t def) { return info[i].IsNumber() ? info[i].As<Napi::Number>().Uint32Value() : def; };
@@ -321,7 +344,7 @@ Napi::Value MadPort::Send(const Napi::CallbackInfo& info) {
   }
   r->length = len;
   uint32_t id = r->id;
-  callbacks_.emplace(id, Napi::Persistent(info[12].As<Napi::Function>()));
+  outstanding_.insert(id);
   if (!refd_) {
     tsfn_.Ref(env);
     Ref();  // keep this object alive while requests are outstanding
@@ -342,13 +365,13 @@ Napi::Value MadPort::Cancel(const Napi::CallbackInfo& info) {
   if (!CheckTag(info)) return env.Undefined();
   if (closed_ || info.Length() < 1 || !info[0].IsNumber()) return env.Undefined();
   uint32_t id = info[0].As<Napi::Number>().Uint32Value();
-  if (callbacks_.erase(id) == 0) return env.Undefined();
+  if (outstanding_.erase(id) == 0) return env.Undefined();
   {
     std::lock_guard<std::mutex> lock(mu_);
     cancels_.push_back(id);
   }
   cv_.notify_one();
-  if (callbacks_.empty() && refd_) {
+  if (outstanding_.empty() && refd_) {
     tsfn_.Unref(env);
     Unref();
     refd_ = false;
@@ -385,15 +408,22 @@ Napi::Value MadPort::Close(const Napi::CallbackInfo& info) {
     closing_ = true;
   }
   cv_.notify_one();
-  auto pending = std::move(callbacks_);
-  callbacks_.clear();
+  auto pending = std::move(outstanding_);
+  outstanding_.clear();
   std::optional<Napi::Error> first;
-  for (auto& [id, cb] : pending) {
+  if (!pending.empty() && !onComplete_.IsEmpty()) {
+    Napi::Uint32Array records = Napi::Uint32Array::New(env, pending.size() * kRecord);
+    size_t k = 0;
+    for (uint32_t id : pending) {
+      uint32_t* rec = records.Data() + k++ * kRecord;
+      rec[0] = id;
+      rec[1] = static_cast<uint32_t>(Outcome::kClosed);
+      rec[2] = rec[3] = rec[4] = rec[5] = 0;
+    }
     try {
-      cb.Call({Napi::Number::New(env, static_cast<int>(Outcome::kClosed)), Napi::Number::New(env, 0), Napi::Number::New(env, 0),
-               env.Undefined(), Napi::Number::New(env, 0), Napi::Number::New(env, 0)});
+      onComplete_.Call({records, env.Undefined()});
     } catch (const Napi::Error& e) {
-      if (!first) first = e;
+      first = e;
     }
   }
   if (first) throw *first;
@@ -428,35 +458,41 @@ void MadPort::Deliver(Napi::Env env, std::vector<MadCompletion>* batch) {
   std::unique_ptr<std::vector<MadCompletion>> owned(batch);
   if (env == nullptr || closed_) return;
   Napi::HandleScope scope(env);
-  // One buffer for the whole batch, each reply a view into it: one external
-  // allocation per batch instead of one per MAD keeps the GC cheap.
+  // One buffer for the whole batch, each reply a range of it, and one call
+  // for the whole batch: one external allocation and one JS call per batch,
+  // whatever the number of MADs in it.
   size_t total = 0;
   for (const MadCompletion& c : *owned) total += c.mad.size();
   Napi::Buffer<uint8_t> all = Napi::Buffer<uint8_t>::New(env, std::max<size_t>(total, 1));
+  Napi::Uint32Array records = Napi::Uint32Array::New(env, owned->size() * kRecord);
   size_t at = 0;
-  // Every completion is delivered even when a callback throws; the first
-  // exception is reported after the batch.
-  std::optional<Napi::Error> first;
+  size_t n = 0;
   for (MadCompletion& c : *owned) {
     size_t start = at;
     if (!c.mad.empty()) {
       memcpy(all.Data() + at, c.mad.data(), c.mad.size());
       at += c.mad.size();
     }
-    auto it = callbacks_.find(c.id);
-    if (it == callbacks_.end()) continue;  // cancelled, or flushed by a close() from an earlier callback
-    Napi::FunctionReference cb = std::move(it->second);
-    callbacks_.erase(it);
-    // The reply is all[start, at): the JS side makes the view (cheaper there than a call from here).
+    if (outstanding_.erase(c.id) == 0) continue;  // cancelled, or failed by close()
+    uint32_t* rec = records.Data() + n++ * kRecord;
+    rec[0] = c.id;
+    rec[1] = static_cast<uint32_t>(c.outcome);
+    rec[2] = static_cast<uint32_t>(c.attempts);
+    rec[3] = static_cast<uint32_t>(c.err);
+    rec[4] = static_cast<uint32_t>(start);
+    rec[5] = static_cast<uint32_t>(at);
+  }
+  // The JS side delivers every completion of the batch even when a callback
+  // throws, and rethrows the first exception after.
+  std::optional<Napi::Error> first;
+  if (n > 0) {
     try {
-      cb.Call({Napi::Number::New(env, static_cast<int>(c.outcome)), Napi::Number::New(env, c.attempts), Napi::Number::New(env, c.err),
-               c.outcome == Outcome::kOk ? static_cast<Napi::Value>(all) : env.Undefined(), Napi::Number::New(env, static_cast<double>(start)),
-               Napi::Number::New(env, static_cast<double>(at))});
+      onComplete_.Call({Napi::Uint32Array::New(env, n * kRecord, records.ArrayBuffer(), 0), all});
     } catch (const Napi::Error& e) {
-      if (!first) first = e;
+      first = e;
     }
   }
-  if (!closed_ && callbacks_.empty() && refd_) {
+  if (!closed_ && outstanding_.empty() && refd_) {
     tsfn_.Unref(env);
     refd_ = false;
     Unref();

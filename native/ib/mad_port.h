@@ -13,6 +13,7 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 namespace hpcnet::ib {
@@ -81,6 +82,7 @@ class MadPort : public Napi::ObjectWrap<MadPort> {
 
  private:
   Napi::Value Send(const Napi::CallbackInfo& info);
+  Napi::Value OnComplete(const Napi::CallbackInfo& info);
   Napi::Value Cancel(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value Info(const Napi::CallbackInfo& info);
@@ -135,7 +137,11 @@ class MadPort : public Napi::ObjectWrap<MadPort> {
   uint32_t nextTid_ = 1;
 
   // JS-thread-only.
-  std::unordered_map<uint32_t, Napi::FunctionReference> callbacks_;
+  // Requests whose completion JavaScript still waits for, and the one
+  // function completions are delivered to, a batch per call (not a function
+  // reference and a call per MAD).
+  std::unordered_set<uint32_t> outstanding_;
+  Napi::FunctionReference onComplete_;
   uint32_t nextId_ = 1;
   bool closed_ = false;     // no more sends; callbacks flushed
   bool finalized_ = false;  // thread joined, fds closed, TSFN released
