@@ -83,11 +83,32 @@ interface Run {
   code: number | null;
   stdout: string;
   stderr: string;
+  /** CPU time of the process (user + system, its children included), ms. */
+  cpuMs?: number;
+  /** CPU time the simulator (ibsim) spent meanwhile, ms. */
+  simCpuMs?: number;
 }
+
+/** utime + stime (fields 14, 15) or cutime + cstime (16, 17) of /proc/PID/stat, in ms. */
+function procCpuMs(pid: number | 'self', children: boolean): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // f[0] is field 3 (state): field n is f[n - 3].
+    const [a, b] = children ? [f[13], f[14]] : [f[11], f[12]];
+    return ((Number(a) + Number(b)) * 1000) / CLK_TCK;
+  } catch {
+    return NaN;
+  }
+}
+const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 
 /** Spawn one client process of the fabric and time it from spawn to exit. */
 function timeProcess(sim: IbSim, command: string, argv: string[]): Promise<Run> {
   return new Promise((resolve, reject) => {
+    // CPU of the child (reaped children's times accrue to ours) and of the simulator.
+    const c0 = procCpuMs('self', true);
+    const s0 = procCpuMs(sim.state.pids.ibsim, false);
     const t0 = process.hrtime.bigint();
     const child = sim.spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
@@ -97,7 +118,9 @@ function timeProcess(sim: IbSim, command: string, argv: string[]): Promise<Run> 
     child.on('error', reject);
     child.on('close', (code) => {
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-      resolve({ ms, code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
+      const cpuMs = procCpuMs('self', true) - c0;
+      const simCpuMs = procCpuMs(sim.state.pids.ibsim, false) - s0;
+      resolve({ ms, code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), cpuMs, simCpuMs });
     });
   });
 }
@@ -115,13 +138,22 @@ interface Timing {
   min: number;
   max: number;
   runs: Run[];
+  /** Medians of the process's CPU time and of the simulator's, ms. */
+  cpu: number;
+  simCpu: number;
 }
+
+const medianOf = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+};
 
 function summarize(runs: Run[]): Timing {
   const ms = runs.map((r) => r.ms).sort((a, b) => a - b);
   const mid = ms.length >> 1;
   const median = ms.length % 2 ? ms[mid]! : (ms[mid - 1]! + ms[mid]!) / 2;
-  return { median, min: ms[0]!, max: ms[ms.length - 1]!, runs };
+  return { median, min: ms[0]!, max: ms[ms.length - 1]!, runs, cpu: medianOf(runs.map((r) => r.cpuMs ?? NaN)), simCpu: medianOf(runs.map((r) => r.simCpuMs ?? NaN)) };
 }
 
 /** Run the contenders in turn (A B C A B C ...), `rounds` times each; timings by name. */
@@ -222,6 +254,13 @@ async function benchDiscover(sim: IbSim, f: FabricShape): Promise<void> {
   addRow({ command: '`hpcnet ib discover` vs `ibnetdiscover`', fabric: f.id, hpcnet: fmtT(h), reference: fmtT(d), a: h.median, b: d.median, ...goal(0.5) });
   addRow({ command: '`hpcnet ib discover` vs `ibnetdiscover -o 32`', fabric: f.id, hpcnet: fmtT(h), reference: fmtT(o32), a: h.median, b: o32.median, ...goal(1.0) });
   addRow({ command: 'MADs: `hpcnet ib discover` vs `ibnetdiscover` (`-o 32`)', fabric: f.id, hpcnet: `${ourMads}`, reference: `${toolMads} (${toolMads32})`, a: ourMads, b: toolMads, goalMax: 1.0 });
+  addRow({
+    command: 'CPU per run (process / simulator): `hpcnet ib discover` vs `ibnetdiscover`',
+    fabric: f.id,
+    hpcnet: `${fmtMs(h.cpu)} / ${fmtMs(h.simCpu)}`,
+    reference: `${fmtMs(d.cpu)} / ${fmtMs(d.simCpu)}`,
+    goalText: '(information)',
+  });
   perNode.set(f.id, { hosts: f.hosts, nodes, discover: h.median });
 }
 
@@ -242,6 +281,13 @@ async function benchAudit(sim: IbSim, f: FabricShape): Promise<void> {
     a: h.median,
     b: q.median,
     ...(strict ? { goalMax: 0.5 } : { goalText: '(<= 0.5x at 2,048 and 8,192 hosts)' }),
+  });
+  addRow({
+    command: 'CPU per run (process / simulator): `hpcnet ib audit --samples 1` vs `ibqueryerrors`',
+    fabric: f.id,
+    hpcnet: `${fmtMs(h.cpu)} / ${fmtMs(h.simCpu)}`,
+    reference: `${fmtMs(q.cpu)} / ${fmtMs(q.simCpu)}`,
+    goalText: '(information)',
   });
   const pn = perNode.get(f.id);
   if (pn) pn.audit = h.median;
