@@ -456,6 +456,17 @@ void MadPort::FinishClose(Napi::Env env) {
 
 void MadPort::Deliver(Napi::Env env, std::vector<MadCompletion>* batch) {
   std::unique_ptr<std::vector<MadCompletion>> owned(batch);
+  // Whatever happens below, the engine thread may post the next batch once this one is handled.
+  struct NextBatch {
+    MadPort* self;
+    ~NextBatch() {
+      {
+        std::lock_guard<std::mutex> lock(self->mu_);
+        self->delivering_ = false;
+      }
+      self->cv_.notify_one();
+    }
+  } next{this};
   if (env == nullptr || closed_) return;
   Napi::HandleScope scope(env);
   // One buffer for the whole batch, each reply a range of it, and one call
@@ -666,8 +677,11 @@ void MadPort::Loop() {
     std::vector<uint32_t> cancels;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      if (!stop_ && !closing_ && submitted_.empty() && cancels_.empty() && inflight_.empty() && byId_.empty()) {
-        cv_.wait(lock, [this] { return stop_ || closing_ || !submitted_.empty() || !cancels_.empty(); });
+      if (!stop_ && !closing_ && submitted_.empty() && cancels_.empty() && inflight_.empty() && byId_.empty() &&
+          (done.empty() || delivering_)) {
+        cv_.wait(lock, [this, &done] {
+          return stop_ || closing_ || !submitted_.empty() || !cancels_.empty() || (!done.empty() && !delivering_);
+        });
       }
       if (stop_ || closing_) {
         asyncClose = !stop_;
@@ -773,7 +787,12 @@ void MadPort::Loop() {
       }
     }
 
-    if (!done.empty()) {
+    // One batch at a time: while JavaScript works through the last one,
+    // completions gather here and go as the next batch. And while replies
+    // keep coming, gather until at least as many are done as are still in
+    // flight (the fabric still has half the window to answer meanwhile):
+    // one wake-up of the event loop per several MADs instead of per MAD.
+    if (!done.empty() && (!got || done.size() >= inflight_.size()) && !delivering_.exchange(true)) {
       auto* batch = new std::vector<MadCompletion>(std::move(done));
       done.clear();
       std::shared_ptr<MadPort*> owner = owner_;
@@ -784,7 +803,10 @@ void MadPort::Loop() {
         }
         (*owner)->Deliver(env, b);
       });
-      if (st != napi_ok) delete batch;
+      if (st != napi_ok) {
+        delete batch;
+        delivering_ = false;
+      }
     }
   }
 

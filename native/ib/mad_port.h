@@ -124,6 +124,7 @@ class MadPort : public Napi::ObjectWrap<MadPort> {
   bool stop_ = false;     // environment teardown or GC: drain briefly, close, no JS
   bool closing_ = false;  // close(): drain, close the fds, then settle the close promise
   std::atomic<bool> hurry_{false};
+  std::atomic<bool> delivering_{false};  // a batch is queued to JavaScript and not handled yet
   std::thread thread_;
   Napi::ThreadSafeFunction tsfn_;
   std::atomic<uint64_t> sent_{0}, received_{0}, timeouts_{0}, retries_{0};
