@@ -26,7 +26,7 @@
 import { PORT_COUNTER_BITS } from '../audit/counters.js';
 import { RULES } from '../audit/rules.js';
 import { FINDING_STATES, RULE_IDS, SEVERITIES, type AuditReport, type RuleId } from '../audit/types.js';
-import { SPEED_GBPS, WIDTH_LANES, type FabricNode, type FabricSnapshot, type PhysPortState, type PortState } from '../topology/index.js';
+import { SPEED_GBPS, WIDTH_LANES, type FabricNode, type FabricPort, type FabricSnapshot, type PhysPortState, type PortState } from '../topology/index.js';
 import { formatGuid } from '../../util/format.js';
 
 export const METRIC_PREFIX = 'hpcnet_ib_';
@@ -123,10 +123,13 @@ export interface FabricMetricsInput {
 const escapeHelp = (s: string) => (/[\\\n]/.test(s) ? s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n') : s);
 const escapeLabel = (s: string) => (/[\\\n"]/.test(s) ? escapeHelp(s).replace(/"/g, '\\"') : s);
 
-/** A growing byte buffer written in place: the text of a 2,048-host fabric is 24 MB, built without a string per line. */
+/** A growing byte buffer written in place: the text of an 8,192-host fabric is 98 MB, built without a string per line. */
 class ByteWriter {
-  private buf = Buffer.allocUnsafe(1 << 16);
+  private buf: Buffer;
   len = 0;
+  constructor(capacity: number) {
+    this.buf = Buffer.allocUnsafe(Math.max(capacity, 1 << 16));
+  }
   private ensure(n: number): void {
     if (this.len + n <= this.buf.length) return;
     const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.len + n));
@@ -154,46 +157,6 @@ class ByteWriter {
   }
 }
 
-/**
- * One metric family: HELP, TYPE, then its series in the order they were
- * set, one line each, written as bytes. `set` writes a series (each
- * series is set once here); `add` sums into a series (findings counted
- * per port and rule), written at the end. Labels are the text inside the
- * braces, as a string or already encoded (a port's labels, shared by every
- * port series).
- */
-class Family {
-  private readonly out = new ByteWriter();
-  private readonly open: Buffer;
-  private sums: Map<string, number> | undefined;
-  constructor(
-    readonly name: string,
-    private readonly help: string,
-    private readonly type: 'gauge' | 'counter',
-  ) {
-    this.open = Buffer.from(`\n${name}{`, 'latin1');
-  }
-  set(labels: string | Buffer, value: number): void {
-    const o = this.out;
-    if (labels.length === 0) {
-      o.ascii(`\n${this.name} ${value}`);
-      return;
-    }
-    o.bytes(this.open);
-    if (typeof labels === 'string') o.text(labels);
-    else o.bytes(labels);
-    o.ascii(`} ${value}`);
-  }
-  add(labels: string, value: number): void {
-    (this.sums ??= new Map()).set(labels, (this.sums.get(labels) ?? 0) + value);
-  }
-  render(parts: Buffer[]): void {
-    parts.push(Buffer.from(`# HELP ${this.name} ${escapeHelp(this.help)}\n# TYPE ${this.name} ${this.type}`, 'utf8'));
-    for (const [labels, value] of this.sums ?? []) this.set(labels, value);
-    parts.push(this.out.result);
-  }
-}
-
 /** `name="value",...` for the given pairs (values escaped). */
 function labelText(pairs: ReadonlyArray<readonly [string, string]>): string {
   let t = '';
@@ -201,17 +164,18 @@ function labelText(pairs: ReadonlyArray<readonly [string, string]>): string {
   return t;
 }
 
-/** The fabric metrics of one collection as Prometheus text (version 0.0.4), UTF-8. */
+type Emit = (labels: string | Buffer, value: number) => void;
+
+/**
+ * The fabric metrics of one collection as Prometheus text (version 0.0.4),
+ * UTF-8. Each family is written in one pass (HELP, TYPE, its series) into
+ * one buffer sized from the fabric up front; every port's label set is
+ * encoded once and copied into each of its series.
+ */
 export function renderFabricMetrics(input: FabricMetricsInput): Buffer {
   const P = METRIC_PREFIX;
   const { snapshot, report } = input;
   const fabric = snapshot.fabric;
-  const families: Family[] = [];
-  const family = (name: string, help: string, type: 'gauge' | 'counter' = 'gauge') => {
-    const f = new Family(`${P}${name}`, help, type);
-    families.push(f);
-    return f;
-  };
   const byId = new Map<string, FabricNode>(fabric.nodes.map((n) => [n.id, n]));
   // The guid and description labels of each node, escaped once.
   const nodeLabels = new Map<string, string>();
@@ -221,137 +185,188 @@ export function renderFabricMetrics(input: FabricMetricsInput): Buffer {
     return l;
   };
   const portLabels = (n: FabricNode, port: number | string) => `${nodeLabel(n)},port="${port}"`;
-  const portLabelBytes = (n: FabricNode, port: number | string) => Buffer.from(portLabels(n, port), 'utf8');
-
-  // Nodes and fabric
-  const nodeInfo = family('node_info', 'A node of the fabric (value 1): type, name (node-name map) and system image GUID');
-  const nodes = family('fabric_nodes', 'Nodes found, by type');
-  const links = family('fabric_links', 'Links (cables) found');
-  const discErrors = family('fabric_discovery_errors', 'What the collection could not read (discovery, counters, SMInfo), by kind');
-  const byType = new Map<string, number>([['CA', 0], ['Switch', 0], ['Router', 0]]);
-  for (const n of fabric.nodes) {
-    byType.set(n.type, (byType.get(n.type) ?? 0) + 1);
-    nodeInfo.set(
-      `${nodeLabel(n)},${labelText([['name', n.name ?? ''], ['type', n.type], ['system_image_guid', n.systemImageGuid !== undefined ? formatGuid(n.systemImageGuid) : '']])}`,
-      1,
-    );
-  }
-  for (const [t, c] of byType) nodes.set(labelText([['type', t]]), c);
-  links.set('', fabric.links.length);
-  const kinds = new Map<string, number>();
-  for (const e of fabric.errors) kinds.set(e.kind, (kinds.get(e.kind) ?? 0) + 1);
-  for (const [k, c] of kinds) discErrors.set(labelText([['kind', k]]), c);
-
-  // Link state, width, speed
-  const state = family('port_state', 'Logical port state (IBA PortState: 1 Down, 2 Init, 3 Armed, 4 Active)');
-  const phys = family('port_physical_state', 'Physical port state (IBA PortPhysicalState: 1 Sleep, 2 Polling, 3 Disabled, 4 PortConfigurationTraining, 5 LinkUp, 6 LinkErrorRecovery, 7 PhyTest)');
-  const width = family('port_link_width_lanes', 'Active link width in lanes (1X=1, 4X=4, ...)');
-  const speed = family('port_link_speed_gbps', 'Active per-lane signalling rate in Gb/s as iblinkinfo prints it (SDR 2.5 ... HDR 53.125, NDR 106.25)');
-  const linkInfo = family('port_link_info', 'A linked port (value 1) with its active width and speed names and the other end of the cable');
+  // Every port but switch port 0, with its labels encoded once.
+  const ports: Array<{ n: FabricNode; p: FabricPort; label: Buffer }> = [];
+  const labelByKey = new Map<string, Buffer>();
+  let labelBytes = 0;
   for (const n of fabric.nodes) {
     for (const p of n.ports) {
       if (p.portNum === 0) continue;
-      const l = portLabelBytes(n, p.portNum);
-      const sv = p.state ? PORT_STATE_VALUE[p.state] : undefined;
-      if (sv !== undefined) state.set(l, sv);
-      const pv = p.physState ? PHYS_STATE_VALUE[p.physState] : undefined;
-      if (pv !== undefined) phys.set(l, pv);
-      if (p.width.active) width.set(l, WIDTH_LANES[p.width.active]);
-      if (p.speed.active) speed.set(l, SPEED_GBPS[p.speed.active]);
-      if (p.remote) {
-        const r = byId.get(p.remote.node);
-        linkInfo.set(
-          `${portLabels(n, p.portNum)},${labelText([['width', p.width.active ?? ''], ['speed', p.speed.active ?? ''], ['remote_guid', p.remote.node], ['remote_description', r?.description ?? '']])},remote_port="${p.remote.port}"`,
-          1,
-        );
-      }
+      const label = Buffer.from(portLabels(n, p.portNum), 'utf8');
+      ports.push({ n, p, label });
+      labelByKey.set(`${n.id}/${p.portNum}`, label);
+      labelBytes += label.length;
     }
   }
-
-  // Port counters
-  const counterFamilies = new Map<string, { f: Family; factor: bigint }>();
-  for (const cm of COUNTER_METRICS) counterFamilies.set(cm.counter, { f: family(cm.metric, cm.help, 'counter'), factor: BigInt(cm.factor) });
-  const saturated = family('port_counter_saturated', 'A PMA counter stuck at its maximum 2^bits-1 (value 1; only saturated counters are listed): its real count is unknown until reset');
-  const satCount = family('port_saturated_counters', 'Number of PMA counters of the port stuck at their maximum');
-  const extended = family('port_counters_extended', '1 when the data counters came from PortCountersExtended (64 bits), 0 when only from PortCounters (32 bits, saturating)');
+  // Counters by port, with the port's labels.
+  const counted: Array<{ n: FabricNode; port: string; label: Buffer; m: Map<string, MergedCounter> }> = [];
   for (const [key, m] of mergePortCounters(snapshot)) {
     const slash = key.lastIndexOf('/');
     const n = byId.get(key.slice(0, slash));
     if (!n) continue;
-    const l = portLabelBytes(n, key.slice(slash + 1));
-    let sat = 0;
-    for (const [name, c] of m) {
-      if (isSaturated(c)) {
-        sat++;
-        saturated.set(`${portLabels(n, key.slice(slash + 1))},${labelText([['counter', name]])},bits="${c.bits}"`, 1);
-      }
-      const cf = counterFamilies.get(name);
-      if (cf) cf.f.set(l, Number(c.value * cf.factor));
-    }
-    satCount.set(l, sat);
-    const data = m.get('PortXmitData') ?? m.get('PortRcvData');
-    if (data) extended.set(l, data.bits === 64 ? 1 : 0);
+    const port = key.slice(slash + 1);
+    counted.push({ n, port, label: labelByKey.get(key) ?? Buffer.from(portLabels(n, port), 'utf8'), m });
   }
 
-  // Subnet managers
-  if (snapshot.subnetManagers) {
-    const smInfo = family('subnet_manager_info', 'A subnet manager found by SMInfo (value 1)');
-    const smCount = family('subnet_managers', 'Subnet managers by SMInfo state');
-    const counts = new Map<string, number>([['master', 0], ['standby', 0], ['discovering', 0], ['notactive', 0]]);
-    for (const sm of snapshot.subnetManagers) {
-      counts.set(sm.state, (counts.get(sm.state) ?? 0) + 1);
-      smInfo.set(
-        labelText([['guid', formatGuid(sm.guid)], ['lid', sm.lid !== undefined ? String(sm.lid) : ''], ['priority', sm.priority !== undefined ? String(sm.priority) : ''], ['state', sm.state]]),
+  // About 35 series per port of about 60 bytes besides the labels, plus the rest.
+  const w = new ByteWriter((labelBytes + 60 * ports.length) * 36 + (1 << 20));
+  let firstFamily = true;
+  /** One family: HELP, TYPE, then the series `each` emits, in that order. */
+  const family = (name: string, help: string, type: 'gauge' | 'counter', each: (emit: Emit) => void) => {
+    const full = `${P}${name}`;
+    w.text(`${firstFamily ? '' : '\n\n'}# HELP ${full} ${escapeHelp(help)}\n# TYPE ${full} ${type}`);
+    firstFamily = false;
+    const open = Buffer.from(`\n${full}{`, 'latin1');
+    each((labels, value) => {
+      if (labels.length === 0) return w.ascii(`\n${full} ${value}`);
+      w.bytes(open);
+      if (typeof labels === 'string') w.text(labels);
+      else w.bytes(labels);
+      w.ascii(`} ${value}`);
+    });
+  };
+  /** Series summed by labels (a counter incremented more than once), in order of first appearance. */
+  const sums = (emit: Emit, add: (add: (labels: string, value: number) => void) => void) => {
+    const m = new Map<string, number>();
+    add((labels, value) => m.set(labels, (m.get(labels) ?? 0) + value));
+    for (const [labels, value] of m) emit(labels, value);
+  };
+
+  // Nodes and fabric
+  family('node_info', 'A node of the fabric (value 1): type, name (node-name map) and system image GUID', 'gauge', (emit) => {
+    for (const n of fabric.nodes) {
+      emit(
+        `${nodeLabel(n)},${labelText([['name', n.name ?? ''], ['type', n.type], ['system_image_guid', n.systemImageGuid !== undefined ? formatGuid(n.systemImageGuid) : '']])}`,
         1,
       );
     }
-    for (const [s, c] of counts) smCount.set(labelText([['state', s]]), c);
+  });
+  family('fabric_nodes', 'Nodes found, by type', 'gauge', (emit) => {
+    const byType = new Map<string, number>([['CA', 0], ['Switch', 0], ['Router', 0]]);
+    for (const n of fabric.nodes) byType.set(n.type, (byType.get(n.type) ?? 0) + 1);
+    for (const [t, c] of byType) emit(labelText([['type', t]]), c);
+  });
+  family('fabric_links', 'Links (cables) found', 'gauge', (emit) => emit('', fabric.links.length));
+  family('fabric_discovery_errors', 'What the collection could not read (discovery, counters, SMInfo), by kind', 'gauge', (emit) => {
+    const kinds = new Map<string, number>();
+    for (const e of fabric.errors) kinds.set(e.kind, (kinds.get(e.kind) ?? 0) + 1);
+    for (const [k, c] of kinds) emit(labelText([['kind', k]]), c);
+  });
+
+  // Link state, width, speed
+  family('port_state', 'Logical port state (IBA PortState: 1 Down, 2 Init, 3 Armed, 4 Active)', 'gauge', (emit) => {
+    for (const { p, label } of ports) {
+      const v = p.state ? PORT_STATE_VALUE[p.state] : undefined;
+      if (v !== undefined) emit(label, v);
+    }
+  });
+  family('port_physical_state', 'Physical port state (IBA PortPhysicalState: 1 Sleep, 2 Polling, 3 Disabled, 4 PortConfigurationTraining, 5 LinkUp, 6 LinkErrorRecovery, 7 PhyTest)', 'gauge', (emit) => {
+    for (const { p, label } of ports) {
+      const v = p.physState ? PHYS_STATE_VALUE[p.physState] : undefined;
+      if (v !== undefined) emit(label, v);
+    }
+  });
+  family('port_link_width_lanes', 'Active link width in lanes (1X=1, 4X=4, ...)', 'gauge', (emit) => {
+    for (const { p, label } of ports) if (p.width.active) emit(label, WIDTH_LANES[p.width.active]);
+  });
+  family('port_link_speed_gbps', 'Active per-lane signalling rate in Gb/s as iblinkinfo prints it (SDR 2.5 ... HDR 53.125, NDR 106.25)', 'gauge', (emit) => {
+    for (const { p, label } of ports) if (p.speed.active) emit(label, SPEED_GBPS[p.speed.active]);
+  });
+  family('port_link_info', 'A linked port (value 1) with its active width and speed names and the other end of the cable', 'gauge', (emit) => {
+    for (const { n, p } of ports) {
+      if (!p.remote) continue;
+      const r = byId.get(p.remote.node);
+      emit(
+        `${portLabels(n, p.portNum)},${labelText([['width', p.width.active ?? ''], ['speed', p.speed.active ?? ''], ['remote_guid', p.remote.node], ['remote_description', r?.description ?? '']])},remote_port="${p.remote.port}"`,
+        1,
+      );
+    }
+  });
+
+  // Port counters
+  for (const cm of COUNTER_METRICS) {
+    const factor = BigInt(cm.factor);
+    family(cm.metric, cm.help, 'counter', (emit) => {
+      for (const { label, m } of counted) {
+        const c = m.get(cm.counter);
+        if (c) emit(label, Number(c.value * factor));
+      }
+    });
+  }
+  family('port_counter_saturated', 'A PMA counter stuck at its maximum 2^bits-1 (value 1; only saturated counters are listed): its real count is unknown until reset', 'gauge', (emit) => {
+    for (const { n, port, m } of counted) {
+      for (const [name, c] of m) if (isSaturated(c)) emit(`${portLabels(n, port)},${labelText([['counter', name]])},bits="${c.bits}"`, 1);
+    }
+  });
+  family('port_saturated_counters', 'Number of PMA counters of the port stuck at their maximum', 'gauge', (emit) => {
+    for (const { label, m } of counted) {
+      let sat = 0;
+      for (const c of m.values()) if (isSaturated(c)) sat++;
+      emit(label, sat);
+    }
+  });
+  family('port_counters_extended', '1 when the data counters came from PortCountersExtended (64 bits), 0 when only from PortCounters (32 bits, saturating)', 'gauge', (emit) => {
+    for (const { label, m } of counted) {
+      const data = m.get('PortXmitData') ?? m.get('PortRcvData');
+      if (data) emit(label, data.bits === 64 ? 1 : 0);
+    }
+  });
+
+  // Subnet managers
+  const sms = snapshot.subnetManagers;
+  if (sms) {
+    family('subnet_manager_info', 'A subnet manager found by SMInfo (value 1)', 'gauge', (emit) => {
+      for (const sm of sms) {
+        emit(labelText([['guid', formatGuid(sm.guid)], ['lid', sm.lid !== undefined ? String(sm.lid) : ''], ['priority', sm.priority !== undefined ? String(sm.priority) : ''], ['state', sm.state]]), 1);
+      }
+    });
+    family('subnet_managers', 'Subnet managers by SMInfo state', 'gauge', (emit) => {
+      const counts = new Map<string, number>([['master', 0], ['standby', 0], ['discovering', 0], ['notactive', 0]]);
+      for (const sm of sms) counts.set(sm.state, (counts.get(sm.state) ?? 0) + 1);
+      for (const [st, c] of counts) emit(labelText([['state', st]]), c);
+    });
   }
 
   // Audit
   if (report) {
-    const perRule = family('audit_findings', 'Audit findings of the last collection by rule (0 for rules that ran clean; rules not run are absent, see hpcnet_ib_audit_rule_ran)');
-    const perSeverity = family('audit_findings_by_severity', 'Audit findings of the last collection by severity');
-    const ran = family('audit_rule_ran', '1 when the audit rule ran on the last collection, 0 when it was skipped by configuration or lacked input');
-    const perPort = family('audit_port_findings', 'Audit findings about a node (port "" when about the whole node) by rule and severity; only nodes with findings are listed');
     const notRan = new Set<RuleId>([...report.notRun.map((x) => x.rule), ...report.skipped]);
-    for (const rule of RULE_IDS) {
-      if (!RULES.some((r) => r.id === rule)) continue;
-      ran.set(labelText([['rule', rule]]), notRan.has(rule) ? 0 : 1);
-      if (!notRan.has(rule)) perRule.set(labelText([['rule', rule]]), report.summary.byRule[rule] ?? 0);
-    }
-    for (const s of SEVERITIES) perSeverity.set(labelText([['severity', s]]), report.findings.filter((f) => f.severity === s).length);
+    const rules = RULE_IDS.filter((rule) => RULES.some((r) => r.id === rule));
+    family('audit_findings', 'Audit findings of the last collection by rule (0 for rules that ran clean; rules not run are absent, see hpcnet_ib_audit_rule_ran)', 'gauge', (emit) => {
+      for (const rule of rules) if (!notRan.has(rule)) emit(labelText([['rule', rule]]), report.summary.byRule[rule] ?? 0);
+    });
+    family('audit_findings_by_severity', 'Audit findings of the last collection by severity', 'gauge', (emit) => {
+      for (const sev of SEVERITIES) emit(labelText([['severity', sev]]), report.findings.filter((f) => f.severity === sev).length);
+    });
+    family('audit_rule_ran', '1 when the audit rule ran on the last collection, 0 when it was skipped by configuration or lacked input', 'gauge', (emit) => {
+      for (const rule of rules) emit(labelText([['rule', rule]]), notRan.has(rule) ? 0 : 1);
+    });
+    family('audit_port_findings', 'Audit findings about a node (port "" when about the whole node) by rule and severity; only nodes with findings are listed', 'gauge', (emit) =>
+      sums(emit, (add) => {
+        const guidToIds = new Map<string, FabricNode[]>();
+        for (const n of fabric.nodes) {
+          const g = formatGuid(n.guid);
+          let list = guidToIds.get(g);
+          if (!list) guidToIds.set(g, (list = []));
+          list.push(n);
+        }
+        for (const f of report.findings) {
+          if (!f.node) continue;
+          // Findings name the node by GUID and description; map back to the node id used as the guid label.
+          const cands = guidToIds.get(f.node.guid) ?? [];
+          const n = cands.find((c) => c.description === f.node!.description) ?? cands[0];
+          add(labelText([['guid', n?.id ?? f.node.guid], ['description', f.node.description], ['port', f.port === null ? '' : String(f.port)], ['rule', f.rule], ['severity', f.severity]]), 1);
+        }
+      }),
+    );
     if (report.summary.byState) {
-      const perState = family('audit_findings_by_state', 'Audit findings of the last collection against the baseline report: new, persisting, resolved (in the baseline, gone now); absent without a baseline');
-      for (const st of FINDING_STATES) {
-        const list = st === 'resolved' ? (report.resolved ?? []) : report.findings.filter((f) => f.state === st);
-        for (const sev of SEVERITIES) perState.set(labelText([['state', st], ['severity', sev]]), list.filter((f) => f.severity === sev).length);
-      }
-    }
-    const guidToIds = new Map<string, FabricNode[]>();
-    for (const n of fabric.nodes) {
-      const g = formatGuid(n.guid);
-      let list = guidToIds.get(g);
-      if (!list) guidToIds.set(g, (list = []));
-      list.push(n);
-    }
-    for (const f of report.findings) {
-      if (!f.node) continue;
-      // Findings name the node by GUID and description; map back to the node id used as the guid label.
-      const cands = guidToIds.get(f.node.guid) ?? [];
-      const n = cands.find((c) => c.description === f.node!.description) ?? cands[0];
-      perPort.add(
-        labelText([['guid', n?.id ?? f.node.guid], ['description', f.node.description], ['port', f.port === null ? '' : String(f.port)], ['rule', f.rule], ['severity', f.severity]]),
-        1,
-      );
+      family('audit_findings_by_state', 'Audit findings of the last collection against the baseline report: new, persisting, resolved (in the baseline, gone now); absent without a baseline', 'gauge', (emit) => {
+        for (const st of FINDING_STATES) {
+          const list = st === 'resolved' ? (report.resolved ?? []) : report.findings.filter((f) => f.state === st);
+          for (const sev of SEVERITIES) emit(labelText([['state', st], ['severity', sev]]), list.filter((f) => f.severity === sev).length);
+        }
+      });
     }
   }
-  const parts: Buffer[] = [];
-  const gap = Buffer.from('\n\n');
-  for (let i = 0; i < families.length; i++) {
-    if (i > 0) parts.push(gap);
-    families[i]!.render(parts);
-  }
-  parts.push(Buffer.from('\n'));
-  return Buffer.concat(parts);
+  w.ascii('\n');
+  return w.result;
 }
