@@ -135,13 +135,29 @@ const registry = new SimRegistry<IbSimState>({
 
 export class IbSim {
   readonly state: IbSimState;
-  readonly summary: NetSummary;
+  private summaryCache: NetSummary | undefined;
   private children: ChildProcess[] = [];
   private stopped = false;
 
   private constructor(state: IbSimState) {
     this.state = state;
-    this.summary = summarizeNetFile(readFileSync(state.topology, 'utf8'));
+  }
+
+  /**
+   * The net file's nodes, read when first needed: `stop` and `status` work
+   * even after the net file was deleted (ibsim read it at start).
+   */
+  get summary(): NetSummary {
+    if (!this.summaryCache) {
+      let text: string;
+      try {
+        text = readFileSync(this.state.topology, 'utf8');
+      } catch (e) {
+        throw new SimulatorError(`simulator '${this.state.name}': cannot read its net file ${this.state.topology}: ${(e as Error).message}`);
+      }
+      this.summaryCache = summarizeNetFile(text);
+    }
+    return this.summaryCache;
   }
 
   get name(): string {

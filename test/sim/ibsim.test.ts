@@ -1,6 +1,6 @@
 /** Simulator lifecycle: clean start/stop, side-by-side simulators, clear errors instead of hangs. */
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { SimulatorError } from '../../lib/errors.js';
@@ -116,6 +116,22 @@ describe('IbSim lifecycle', () => {
       assert.match(ex.stdout, /node05 HCA-1/);
     } finally {
       const stop = await runCli(['sim', 'stop', '--name', 'clitest']);
+      assert.equal(stop.code, 0, stop.stderr);
+    }
+    assert.deepEqual(IbSim.list(), []);
+  });
+
+  it('`hpcnet sim stop` works after the net file was deleted; exec then says which file is missing', async () => {
+    const net = smallFabric(2);
+    const start = await runCli(['sim', 'start', '--name', 'gone-net', net]);
+    assert.equal(start.code, 0, start.stderr);
+    try {
+      rmSync(net);
+      const ex = await runCli(['sim', 'exec', '--name', 'gone-net', '--host', 'node01 HCA-1', '--', 'true']);
+      assert.notEqual(ex.code, 0);
+      assert.match(ex.stderr, /cannot read its net file .*fabric\.net/);
+    } finally {
+      const stop = await runCli(['sim', 'stop', '--name', 'gone-net']);
       assert.equal(stop.code, 0, stop.stderr);
     }
     assert.deepEqual(IbSim.list(), []);
