@@ -254,14 +254,19 @@ async function benchDiscover(sim: IbSim, f: FabricShape): Promise<void> {
   addRow({ command: '`hpcnet ib discover` vs `ibnetdiscover`', fabric: f.id, hpcnet: fmtT(h), reference: fmtT(d), a: h.median, b: d.median, ...goal(0.5) });
   addRow({ command: '`hpcnet ib discover` vs `ibnetdiscover -o 32`', fabric: f.id, hpcnet: fmtT(h), reference: fmtT(o32), a: h.median, b: o32.median, ...goal(1.0) });
   addRow({ command: 'MADs: `hpcnet ib discover` vs `ibnetdiscover` (`-o 32`)', fabric: f.id, hpcnet: `${ourMads}`, reference: `${toolMads} (${toolMads32})`, a: ourMads, b: toolMads, goalMax: 1.0 });
+  addCpuRow('`hpcnet ib discover` vs `ibnetdiscover`', f, h, d);
+  perNode.set(f.id, { hosts: f.hosts, nodes, discover: h.median });
+}
+
+/** The CPU the two processes and the simulator spent per run (medians): what two cores have to share. */
+function addCpuRow(what: string, f: FabricShape, ours: Timing, ref: Timing): void {
   addRow({
-    command: 'CPU per run (process / simulator): `hpcnet ib discover` vs `ibnetdiscover`',
+    command: `CPU per run (process / simulator): ${what}`,
     fabric: f.id,
-    hpcnet: `${fmtMs(h.cpu)} / ${fmtMs(h.simCpu)}`,
-    reference: `${fmtMs(d.cpu)} / ${fmtMs(d.simCpu)}`,
+    hpcnet: `${fmtMs(ours.cpu)} / ${fmtMs(ours.simCpu)}`,
+    reference: `${fmtMs(ref.cpu)} / ${fmtMs(ref.simCpu)}`,
     goalText: '(information)',
   });
-  perNode.set(f.id, { hosts: f.hosts, nodes, discover: h.median });
 }
 
 async function benchAudit(sim: IbSim, f: FabricShape): Promise<void> {
@@ -282,13 +287,7 @@ async function benchAudit(sim: IbSim, f: FabricShape): Promise<void> {
     b: q.median,
     ...(strict ? { goalMax: 0.5 } : { goalText: '(<= 0.5x at 2,048 and 8,192 hosts)' }),
   });
-  addRow({
-    command: 'CPU per run (process / simulator): `hpcnet ib audit --samples 1` vs `ibqueryerrors`',
-    fabric: f.id,
-    hpcnet: `${fmtMs(h.cpu)} / ${fmtMs(h.simCpu)}`,
-    reference: `${fmtMs(q.cpu)} / ${fmtMs(q.simCpu)}`,
-    goalText: '(information)',
-  });
+  addCpuRow('`hpcnet ib audit --samples 1` vs `ibqueryerrors`', f, h, q);
   const pn = perNode.get(f.id);
   if (pn) pn.audit = h.median;
   auditMs.set(f.id, h.median);

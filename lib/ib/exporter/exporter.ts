@@ -251,26 +251,24 @@ export class IbExporter {
     let result: CollectionResult;
     try {
       const req = { samples: 1, intervalMs: 0, signal: ac.signal };
-      let summary: { nodes: number; ports: number; readErrors: number; findings?: number };
-      if (this.renderInSource) {
-        // Collected, audited and rendered in the source's thread: only the text comes here.
-        const pending = this.source.collectRendered!(req, this.audit);
+      // The source's promise is kept (close() and the next collection wait for it to wind down); this one gives up at an abort.
+      const fromSource = <T>(pending: Promise<T>): Promise<T> => {
         this.sourcePending = pending.then(
           () => undefined,
           () => undefined,
         );
-        const r = await raceAbort(pending, ac.signal);
+        return raceAbort(pending, ac.signal);
+      };
+      let summary: { nodes: number; ports: number; readErrors: number; findings?: number };
+      if (this.renderInSource) {
+        // Collected, audited and rendered in the source's thread: only the text comes here.
+        const r = await fromSource(this.source.collectRendered!(req, this.audit));
         if (ac.signal.aborted) throw ac.signal.reason;
         this.fabricBody = Buffer.from(r.body.buffer, r.body.byteOffset, r.body.byteLength);
         this.fabricGzip = Buffer.from(r.gzip.buffer, r.gzip.byteOffset, r.gzip.byteLength);
         summary = r;
       } else {
-        const pending = this.source.snapshot(req);
-        this.sourcePending = pending.then(
-          () => undefined,
-          () => undefined,
-        );
-        const snap = await raceAbort(pending, ac.signal);
+        const snap = await fromSource(this.source.snapshot(req));
         const rendered = await raceAbort(this.renderer.render({ snapshot: snap, audit: this.audit, ...(this.prevSample ? { prevSample: this.prevSample } : {}) }), ac.signal);
         const report = rendered.report;
         if (ac.signal.aborted) throw ac.signal.reason;

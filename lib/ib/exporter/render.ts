@@ -60,12 +60,18 @@ export async function renderCollection(req: RenderRequest): Promise<RenderResult
   return { body, gzip, ...(report ? { report } : {}) };
 }
 
-/** The buffers of a result that can be moved (not copied) to another thread: the text and its gzip, when they own their memory. */
+/**
+ * The memory of a result's text and gzip, to move (not copy) to another
+ * thread: the receiver gets them without a copy on its side (98 MB of text
+ * for an 8,192-host fabric). A buffer of at most Buffer.poolSize bytes may
+ * be a view of Node's shared allocation pool, which must never move: those
+ * are copied.
+ */
 export function transferables(r: { body: Uint8Array; gzip: Uint8Array }): ArrayBuffer[] {
   const out: ArrayBuffer[] = [];
   for (const b of [r.body, r.gzip]) {
-    // Buffer.from(string) and gzipSync may return views of a shared pool: those are copied instead.
-    if (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && !out.includes(b.buffer as ArrayBuffer)) out.push(b.buffer as ArrayBuffer);
+    const ab = b.buffer as ArrayBuffer;
+    if (ab.byteLength > Buffer.poolSize && !out.includes(ab)) out.push(ab);
   }
   return out;
 }

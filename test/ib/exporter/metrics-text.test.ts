@@ -13,7 +13,7 @@ import { describe, it } from 'node:test';
 import { compareWithBaseline, prepareAudit, runAudit } from '../../../lib/ib/audit/index.js';
 import { acceptsGzip } from '../../../lib/ib/exporter/exporter.js';
 import { renderFabricMetrics } from '../../../lib/ib/exporter/metrics.js';
-import { collectionSummary, renderCollection } from '../../../lib/ib/exporter/render.js';
+import { collectionSummary, renderCollection, transferables } from '../../../lib/ib/exporter/render.js';
 import { FabricBuilder, type FabricSnapshot } from '../../../lib/ib/topology/index.js';
 import { fatTreeModel } from '../audit/helpers/fabric-models.js';
 import { promClientRegistry } from './helpers/prom-client-oracle.js';
@@ -92,6 +92,16 @@ describe('exporter metrics text', () => {
     assert.equal(s.ports, snap.fabric.nodes.reduce((k, n) => k + n.ports.filter((p) => p.portNum > 0).length, 0));
     assert.equal(s.readErrors, 1);
     assert.equal(s.findings, r.report!.findings.length);
+    // The text's memory moves to the exporter's thread (no copy there), and arrives whole.
+    const text = Buffer.from(r.body).toString('utf8');
+    const moved = transferables(r);
+    assert.ok(moved.includes(r.body.buffer as ArrayBuffer), 'the text is transferred, not copied');
+    const got = structuredClone({ body: r.body, gzip: r.gzip }, { transfer: moved });
+    assert.equal(r.body.byteLength, 0, 'detached in the sending thread');
+    assert.equal(Buffer.from(got.body.buffer, got.body.byteOffset, got.body.byteLength).toString('utf8'), text);
+    assert.equal(gunzipSync(got.gzip).toString('utf8'), text);
+    // Small buffers (possibly views of Node's shared pool) are never moved.
+    assert.deepEqual(transferables({ body: Buffer.from('abc'), gzip: Buffer.from('de') }), []);
   });
 
   it('reads Accept-Encoding as HTTP does', () => {

@@ -175,6 +175,15 @@ static void unpack(struct libcfs_ioctl_data *d, struct lnet_fault_attr *a, struc
   if (s) memcpy(s, ioc_buf + sizeof(*d) + ((sizeof(*a) + 7) & ~7u), sizeof(*s));
 }
 
+/* A fault ioctl that carries a rule (add, del): the attributes as the first inline buffer. */
+static int fault_rule_ioctl(struct libcfs_ioctl_data *data, uint32_t opc, struct lnet_fault_attr *attr) {
+  data->ioc_flags = opc;
+  data->ioc_inllen1 = sizeof(*attr);
+  data->ioc_inlbuf1 = (char *)attr;
+  pack(data);
+  return l_ioctl(IOC_LIBCFS_LNET_FAULT, ioc_buf);
+}
+
 static int fault(int argc, char **argv) {
   if (argc < 2) return 2;
   int delay = !strcmp(argv[0], "delay");
@@ -198,11 +207,7 @@ static int fault(int argc, char **argv) {
       else if (!strcmp(argv[i], "-l")) attr.u.delay.la_latency = v;
       else if (!strcmp(argv[i], "-m")) attr.fa_msg_mask |= !strcmp(argv[i + 1], "ack") ? 1 : !strcmp(argv[i + 1], "put") ? 2 : !strcmp(argv[i + 1], "get") ? 4 : 8;
     }
-    data.ioc_flags = delay ? DELAY_ADD : DROP_ADD;
-    data.ioc_inllen1 = sizeof(attr);
-    data.ioc_inlbuf1 = (char *)&attr;
-    pack(&data);
-    int rc = l_ioctl(IOC_LIBCFS_LNET_FAULT, ioc_buf);
+    int rc = fault_rule_ioctl(&data, delay ? DELAY_ADD : DROP_ADD, &attr);
     if (rc) {
       fprintf(stderr, "add %s rule %s->%s failed: %s\n", name, nid2str(attr.fa_src, b1), nid2str(attr.fa_dst, b2), strerror(-rc));
       return 1;
@@ -216,11 +221,7 @@ static int fault(int argc, char **argv) {
       attr.fa_src = str2nid(argv[2]);
       attr.fa_dst = str2nid(argv[3]);
     }
-    data.ioc_flags = delay ? DELAY_DEL : DROP_DEL;
-    data.ioc_inllen1 = sizeof(attr);
-    data.ioc_inlbuf1 = (char *)&attr;
-    pack(&data);
-    int rc = l_ioctl(IOC_LIBCFS_LNET_FAULT, ioc_buf);
+    int rc = fault_rule_ioctl(&data, delay ? DELAY_DEL : DROP_DEL, &attr);
     if (rc) {
       fprintf(stderr, "remove %s rule failed: %s\n", name, strerror(-rc));
       return 1;
