@@ -140,17 +140,10 @@ class NativeMadTransport implements MadTransport {
     this.port.cancel(id);
   }
   close(): Promise<void> {
-    // The addon fails every request it still counts as outstanding (through complete(), before
-    // close() returns); requests of a batch being delivered when a callback closes the port are
-    // failed here.
-    let closing: Promise<void>;
+    // The addon stops delivering at once; every request still waiting (including those of a batch
+    // being delivered when a callback closes the port) is failed here, before close() returns.
+    const closing = this.port.close();
     let failure: { error: unknown } | undefined;
-    try {
-      closing = this.port.close();
-    } catch (e) {
-      failure = { error: e };
-      closing = Promise.resolve();
-    }
     for (const [id, onDone] of this.waiting) {
       this.waiting.delete(id);
       try {

@@ -37,7 +37,7 @@ export interface NativeMadPort {
    */
   onComplete(fn: (records: Uint32Array, batch: Buffer | undefined) => void): void;
   cancel(id: number): void;
-  /** Fails outstanding requests at once; resolves once in-flight MADs are answered or timed out and the fds are closed. */
+  /** Stops sending and delivering at once (the caller fails its outstanding requests); resolves once in-flight MADs are answered or timed out and the fds are closed. */
   close(): Promise<void>;
   info(): { ca: string; port: number; baseLid: number; lmc: number; smLid: number; state: number; portGuid: bigint; window: number; perDestination: number };
   stats(): { sent: number; received: number; timeouts: number; retries: number; outstanding: number };

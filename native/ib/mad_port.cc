@@ -379,13 +379,12 @@ Napi::Value MadPort::Cancel(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// close() -> Promise<void>. At once: no more sends, and every outstanding
-// callback is called with kClosed before close() returns. Then the engine
-// thread stops sending, waits for the MADs already on the wire (until their
-// reply or the kernel's timeout for them: umad2sim delivers a late reply into freed memory
-// once its class's fd is gone), unregisters the agents and closes the fds;
-// the promise resolves after that. A callback that throws does not stop the
-// others; the first exception is thrown from close() after all were called.
+// close() -> Promise<void>. At once: no more sends and no more completions
+// (the JavaScript transport fails its outstanding requests itself). Then
+// the engine thread stops sending, waits for the MADs already on the wire
+// (until their reply or the kernel's timeout for them: umad2sim delivers a
+// late reply into freed memory once its class's fd is gone), unregisters
+// the agents and closes the fds; the promise resolves after that.
 Napi::Value MadPort::Close(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!CheckTag(info)) return env.Undefined();
@@ -408,25 +407,9 @@ Napi::Value MadPort::Close(const Napi::CallbackInfo& info) {
     closing_ = true;
   }
   cv_.notify_one();
-  auto pending = std::move(outstanding_);
+  // The requests still outstanding are failed by the JavaScript side, which
+  // holds their callbacks (before close() returns); none of them is delivered from here.
   outstanding_.clear();
-  std::optional<Napi::Error> first;
-  if (!pending.empty() && !onComplete_.IsEmpty()) {
-    Napi::Uint32Array records = Napi::Uint32Array::New(env, pending.size() * kRecord);
-    size_t k = 0;
-    for (uint32_t id : pending) {
-      uint32_t* rec = records.Data() + k++ * kRecord;
-      rec[0] = id;
-      rec[1] = static_cast<uint32_t>(Outcome::kClosed);
-      rec[2] = rec[3] = rec[4] = rec[5] = 0;
-    }
-    try {
-      onComplete_.Call({records, env.Undefined()});
-    } catch (const Napi::Error& e) {
-      first = e;
-    }
-  }
-  if (first) throw *first;
   return closePromise_.Value();
 }
 
