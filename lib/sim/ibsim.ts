@@ -324,9 +324,14 @@ export class IbSim {
 
   /** Throws a clear error when the simulator is gone (so clients never wait forever). */
   assertAlive(): void {
-    if (!this.isAlive()) {
-      throw new SimulatorError(`simulator '${this.name}' is not running (ibsim or OpenSM exited; see ${this.dir})`);
-    }
+    if (this.isAlive()) return;
+    if (this.stopped) throw new SimulatorError(`simulator '${this.name}' was stopped`);
+    // Say which process is gone and what it last logged: the folder is removed when the simulator is stopped.
+    const { ibsim, opensm } = this.state.pids;
+    const ibsimUp = pidAlive(ibsim) && ibsimListening(this.state.sockName);
+    const gone = !ibsimUp ? `ibsim (pid ${ibsim}) ${pidAlive(ibsim) ? 'no longer listens' : 'exited'}` : `OpenSM (pid ${opensm}) exited`;
+    const log = !ibsimUp ? join(this.dir, 'ibsim.log') : join(this.dir, 'osm', 'osm.log');
+    throw new SimulatorError(`simulator '${this.name}' is not running: ${gone}; last lines of ${log}:\n${tail(log, 12)}`);
   }
 
   /** Environment for a client process of this fabric. */

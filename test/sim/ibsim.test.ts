@@ -73,8 +73,23 @@ describe('IbSim lifecycle', () => {
     const sim = await IbSim.start({ sm: false });
     process.kill(sim.state.pids.ibsim, 'SIGKILL');
     for (let i = 0; i < 100 && sim.isAlive(); i++) await new Promise((r) => setTimeout(r, 20));
-    await assert.rejects(sim.exec('ibstat'), /is not running/);
+    await assert.rejects(sim.exec('ibstat'), new RegExp(`is not running: ibsim \\(pid ${sim.state.pids.ibsim}\\) exited; last lines of .*ibsim\\.log`));
     await sim.stop();
+    assert.deepEqual(processesOf(sim.sockName), []);
+  });
+
+  it('names OpenSM and shows the end of its log when OpenSM died underneath', async () => {
+    const sim = await IbSim.start({ topology: smallFabric(2) });
+    try {
+      process.kill(sim.state.pids.opensm!, 'SIGKILL');
+      for (let i = 0; i < 100 && sim.isAlive(); i++) await new Promise((r) => setTimeout(r, 20));
+      await assert.rejects(sim.exec('ibstat'), (e: unknown) => {
+        const m = (e as Error).message;
+        return new RegExp(`is not running: OpenSM \\(pid ${sim.state.pids.opensm}\\) exited; last lines of .*osm\\.log`).test(m) && /osm\.log:\n(?!\(no output\))\S/.test(m);
+      });
+    } finally {
+      await sim.stop();
+    }
     assert.deepEqual(processesOf(sim.sockName), []);
   });
 
